@@ -1,0 +1,100 @@
+"""The `files` backend: Toloka's web-UI TSV out, its results TSV back in. No API at all."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from pathlib import Path
+
+from yamlset.crowd.base import LabelContext, LabelTask, Outcome
+from yamlset.errors import CrowdError
+from yamlset.fsutil import write_atomic
+from yamlset.spec.model import Spec
+from yamlset.state import AnswerRow
+
+INPUT = "INPUT:image"
+OUTPUT = "OUTPUT:result"
+WORKER = "ASSIGNMENT:worker_id"
+STATUS = "ASSIGNMENT:status"
+ASSIGNMENT = "ASSIGNMENT:assignment_id"
+
+
+class FilesBackend:
+    name = "files"
+    backend_key = "files"
+
+    def label(self, ctx: LabelContext) -> Outcome:
+        spec = ctx.spec
+        assert spec.crowd.tasks_file is not None and spec.crowd.results_file is not None
+        write_tasks(spec.crowd.tasks_file, ctx.tasks)
+        results = spec.crowd.results_file
+        if not results.exists():
+            ctx.progress.message(
+                f"  wrote {len(ctx.tasks):,} tasks to {spec.crowd.tasks_file}\n"
+                f"  next: upload it to your Toloka pool, and when the pool is done save its "
+                f"results TSV as {results}, then run `yamlset apply` again"
+            )
+            return Outcome.WAITING
+        rows = read_results(results, spec, ctx.tasks)
+        stored = ctx.store.add_answers(rows)
+        ctx.progress.message(f"  read {len(rows):,} answers from {results} ({stored:,} new)")
+        return Outcome.DONE
+
+
+def write_tasks(path: Path, tasks: tuple[LabelTask, ...]) -> None:
+    """The tasks TSV, rewritten atomically only when its content changes."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter="\t", lineterminator="\n")
+    writer.writerow([INPUT])
+    for task in tasks:
+        writer.writerow([task.url])
+    text = buf.getvalue()
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return
+    write_atomic(path, text.encode("utf-8"))
+
+
+def read_results(path: Path, spec: Spec, tasks: tuple[LabelTask, ...]) -> list[AnswerRow]:
+    """Answers from Toloka's results TSV. Rejected assignments are ignored; a row naming an
+    image that is not a task, or an answer that is not an option, is an error at its line."""
+    by_url = {t.url: t.item for t in tasks}
+    allowed = {value for value, _ in spec.options()}
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.DictReader(f, delimiter="\t")
+        missing = [c for c in (INPUT, OUTPUT, WORKER) if c not in (reader.fieldnames or [])]
+        if missing:
+            raise CrowdError(f"{path}:1: results file lacks column(s) {', '.join(missing)}")
+        rows: list[AnswerRow] = []
+        for line, rec in enumerate(reader, start=2):
+            status = (rec.get(STATUS) or "APPROVED").strip().upper()
+            if status == "REJECTED":
+                continue
+            url, value = rec[INPUT].strip(), rec[OUTPUT].strip()
+            if not url and not value:
+                continue  # golden/training rows have no answer of a worker here
+            if url not in by_url:
+                raise CrowdError(
+                    f"{path}:{line}: image {url[:100]} is not one of this spec's tasks"
+                )
+            if value not in allowed:
+                raise CrowdError(
+                    f"{path}:{line}: answer {value!r} is not one of: {', '.join(sorted(allowed))}"
+                )
+            worker = rec[WORKER].strip()
+            assignment = (rec.get(ASSIGNMENT) or "").strip() or _row_id(worker, url)
+            rows.append(
+                AnswerRow(
+                    "files",
+                    assignment,
+                    by_url[url],
+                    worker,
+                    value,
+                    "accepted" if status == "APPROVED" else "submitted",
+                )
+            )
+    return rows
+
+
+def _row_id(worker: str, url: str) -> str:
+    return hashlib.sha256(f"{worker}\t{url}".encode()).hexdigest()[:16]

@@ -1,0 +1,354 @@
+"""Export: the ImageFolder layout, manifest.csv, metadata.jsonl, ATTRIBUTION.md, report.html.
+
+Export only ever touches files it wrote itself (recorded in the state): it refuses to
+overwrite anything else, and removes only its own files that are no longer wanted.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from yamlset import items
+from yamlset.aggregation.base import Decision
+from yamlset.errors import YamlsetError
+from yamlset.fsutil import write_atomic
+from yamlset.spec.model import OTHER, Spec
+from yamlset.stages import aggregate
+from yamlset.stages.base import Change, RunContext
+from yamlset.state import Store
+
+NAME = "export"
+_EXT = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
+MANIFEST_FIELDS = (
+    "file",
+    "class",
+    "split",
+    "source_url",
+    "page_url",
+    "license",
+    "author",
+    "sha256",
+    "votes",
+    "confidence",
+    "kept",
+    "source",
+    "query",
+    "attribution",
+    "merged_urls",
+)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One image file export will write."""
+
+    rel: str  # relative to output.dir, with forward slashes
+    item: str
+    src: Path
+    label: str
+    split: str | None
+
+
+def config(spec: Spec) -> dict[str, Any]:
+    return {
+        "output": {
+            "dir": str(spec.output.dir),
+            "splits": dict(spec.output.splits),
+            "seed": spec.output.seed,
+            "format": spec.image.format,
+        }
+    }
+
+
+def planned(spec: Spec, store: Store, decisions: dict[str, Decision]) -> list[Planned]:
+    eligible = {it.sha256: it for it in items.eligible(spec, store)}
+    kept: dict[str, list[str]] = {k: [] for k in spec.class_keys}
+    for item, d in decisions.items():
+        if d.label in kept and item in eligible:
+            kept[d.label].append(item)
+    ext = _EXT[spec.image.format]
+    out: list[Planned] = []
+    for cls, members in kept.items():
+        for item, split in assign_splits(members, spec.output.splits, spec.output.seed):
+            prefix = f"{split}/" if split else ""
+            out.append(
+                Planned(f"{prefix}{cls}/{item[:16]}{ext}", item, eligible[item].file, cls, split)
+            )
+    return sorted(out, key=lambda p: p.rel)
+
+
+def assign_splits(
+    members: list[str], splits: tuple[tuple[str, float], ...], seed: int
+) -> list[tuple[str, str | None]]:
+    """Deterministic, stratified: within a class, order items by a seeded hash and cut the
+    order at the cumulative fractions. The same items always land in the same split."""
+    if not splits:
+        return [(m, None) for m in members]
+    order = sorted(members, key=lambda m: hashlib.sha256(f"{seed}:{m}".encode()).hexdigest())
+    out: list[tuple[str, str | None]] = []
+    start, cumulative = 0, 0.0
+    for i, (name, fraction) in enumerate(splits):
+        cumulative += fraction
+        end = len(order) if i == len(splits) - 1 else round(cumulative * len(order))
+        out.extend((m, name) for m in order[start:end])
+        start = end
+    return out
+
+
+def owned(store: Store) -> dict[str, str]:
+    return dict(store.db.execute("SELECT path, sha256 FROM exported").fetchall())
+
+
+def changes(spec: Spec, store: Store, decisions: dict[str, Decision] | None) -> list[Change]:
+    if decisions is None:  # not decided yet: export follows aggregation
+        return [Change("+", NAME, f"write the dataset to {_show_dir(spec)}")]
+    want = {p.rel for p in planned(spec, store, decisions)}
+    have = {p for p in owned(store) if not p.startswith(_META)}
+    add, remove = len(want - have), len(have - want)
+    if not add and not remove and store.stage_config(NAME) == config(spec):
+        return []
+    out = []
+    if add or not have:
+        out.append(Change("+", NAME, f"write {add:,} images to {_show_dir(spec)}", count=add))
+    if remove:
+        out.append(Change("-", NAME, f"remove {remove:,} images it wrote before", count=remove))
+    if not add and not remove:
+        out.append(Change("~", NAME, f"rewrite the manifest in {_show_dir(spec)}"))
+    return out
+
+
+_META = ("manifest.csv", "metadata.jsonl", "ATTRIBUTION.md", "report.html")
+
+
+def _show_dir(spec: Spec) -> str:
+    try:
+        return str(spec.output.dir.relative_to(spec.root))
+    except ValueError:
+        return str(spec.output.dir)
+
+
+def run(ctx: RunContext, decisions: dict[str, Decision], *, spend: float) -> None:
+    spec, store = ctx.spec, ctx.store
+    out = spec.output.dir
+    files = planned(spec, store, decisions)
+    mine = owned(store)
+    want = {p.rel for p in files}
+    for rel in sorted(set(mine) - want - {m for m in mine if _is_meta(m)}):
+        _remove(out, rel, store)
+    for i, p in enumerate(files, start=1):
+        if p.rel not in mine:
+            _copy(out, p, store)
+        ctx.progress.advance("export", i, len(files))
+    prov = items.provenance(store)
+    _write_meta(ctx, files, decisions, prov)
+    _write_report(ctx, files, decisions, spend)
+    store.finish_stage(NAME, config(spec))
+    ctx.progress.message(f"  dataset: {len(files):,} images in {out}")
+
+
+def _is_meta(rel: str) -> bool:
+    return rel in _META or rel.endswith("/metadata.jsonl")
+
+
+def _target(out: Path, rel: str) -> Path:
+    return out.joinpath(*rel.split("/"))
+
+
+def _copy(out: Path, p: Planned, store: Store) -> None:
+    dst = _target(out, p.rel)
+    if dst.exists():
+        raise YamlsetError(
+            f"{dst} exists and was not written by yamlset; move it away or choose another "
+            "output.dir"
+        )
+    data = p.src.read_bytes()
+    write_atomic(dst, data)
+    with store.tx() as db:
+        db.execute(
+            "INSERT OR REPLACE INTO exported VALUES (?, ?, ?)",
+            (p.rel, p.item, hashlib.sha256(data).hexdigest()),
+        )
+
+
+def _remove(out: Path, rel: str, store: Store) -> None:
+    path = _target(out, rel)
+    path.unlink(missing_ok=True)
+    for parent in path.parents:  # drop folders export emptied, never the output dir itself
+        if parent == out or not parent.is_relative_to(out):
+            break
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+    with store.tx() as db:
+        db.execute("DELETE FROM exported WHERE path=?", (rel,))
+
+
+def _write_owned(ctx: RunContext, rel: str, data: bytes) -> None:
+    dst = _target(ctx.spec.output.dir, rel)
+    if dst.exists() and rel not in owned(ctx.store):
+        raise YamlsetError(f"{dst} exists and was not written by yamlset; move it away")
+    write_atomic(dst, data)
+    with ctx.store.tx() as db:
+        db.execute(
+            "INSERT OR REPLACE INTO exported VALUES (?, '', ?)",
+            (rel, hashlib.sha256(data).hexdigest()),
+        )
+
+
+def _votes(d: Decision) -> str:
+    return " ".join(f"{v}:{n}" for v, n in d.votes)
+
+
+def _write_meta(
+    ctx: RunContext,
+    files: list[Planned],
+    decisions: dict[str, Decision],
+    prov: dict[str, items.Provenance],
+) -> None:
+    by_item = {p.item: p for p in files}
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, MANIFEST_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for item in sorted(decisions):
+        d = decisions[item]
+        p = by_item.get(item)
+        src = prov.get(item)
+        writer.writerow(
+            {
+                "file": p.rel if p else "",
+                "class": d.label or "",
+                "split": (p.split or "") if p else "",
+                "source_url": src.url if src else "",
+                "page_url": src.page_url if src else "",
+                "license": src.license if src else "",
+                "author": src.author if src else "",
+                "sha256": item,
+                "votes": _votes(d),
+                "confidence": f"{d.confidence:.3f}",
+                "kept": "yes" if p else "no",
+                "source": src.source if src else "",
+                "query": src.query if src else "",
+                "attribution": src.attribution if src else "",
+                "merged_urls": " ".join(src.merged) if src else "",
+            }
+        )
+    _write_owned(ctx, "manifest.csv", buf.getvalue().encode())
+    for split, lines in _metadata_lines(files, decisions, prov).items():
+        rel = f"{split}/metadata.jsonl" if split else "metadata.jsonl"
+        _write_owned(ctx, rel, "".join(lines).encode())
+    _write_owned(ctx, "ATTRIBUTION.md", _attribution(ctx.spec, files, prov).encode())
+
+
+def _metadata_lines(
+    files: list[Planned], decisions: dict[str, Decision], prov: dict[str, items.Provenance]
+) -> dict[str | None, list[str]]:
+    """Hugging Face `imagefolder` metadata: one file per split folder, paths relative to it."""
+    out: dict[str | None, list[str]] = {}
+    for p in files:
+        rel = p.rel.split("/", 1)[1] if p.split else p.rel
+        src = prov.get(p.item)
+        row = {
+            "file_name": rel,
+            "label": p.label,
+            "sha256": p.item,
+            "votes": dict(decisions[p.item].votes),
+            "confidence": round(decisions[p.item].confidence, 4),
+            "source_url": src.url if src else "",
+            "license": src.license if src else "",
+            "author": src.author if src else "",
+        }
+        out.setdefault(p.split, []).append(json.dumps(row, ensure_ascii=False) + "\n")
+    return out
+
+
+def _attribution(spec: Spec, files: list[Planned], prov: dict[str, items.Provenance]) -> str:
+    lines = [
+        f"# Attribution for {spec.name}",
+        "",
+        "Every image in this dataset, its source and its license.",
+        "",
+    ]
+    unknown = 0
+    for p in files:
+        src = prov.get(p.item)
+        if src is None:
+            continue
+        lic = src.license.upper() if src.license else "license unknown"
+        unknown += not src.license
+        credit = src.attribution or (f"by {src.author}" if src.author else "")
+        link = src.page_url or src.url
+        lines.append(f"- `{p.rel}`: {credit + ', ' if credit else ''}{lic}, <{link}>")
+    if unknown:
+        lines[3:3] = [f"{unknown:,} images have no known license: check before publishing.", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _thumb(path: Path) -> str:
+    """A small inline thumbnail for images the report shows but the dataset does not hold."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im.thumbnail((160, 160))
+        buf = io.BytesIO()
+        im.convert("RGB").save(buf, "JPEG", quality=70)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _write_report(
+    ctx: RunContext, files: list[Planned], decisions: dict[str, Decision], spend: float
+) -> None:
+    if not ctx.spec.output.report:
+        return
+    from yamlset import report
+    from yamlset.aggregation import labeler_agreement
+
+    eligible = {it.sha256: it for it in items.eligible(ctx.spec, ctx.store)}
+    by_item = {p.item: p for p in files}
+    prov = items.provenance(ctx.store)
+    rows = []
+    for item, d in sorted(decisions.items()):
+        p = by_item.get(item)
+        if p is None and item not in eligible:
+            continue
+        image = p.rel if p else _thumb(eligible[item].file)
+        src = prov.get(item)
+        rows.append(
+            report.ReportRow(
+                item,
+                image,
+                d.label,
+                d.votes,
+                d.confidence,
+                p.split if p else None,
+                src.url if src else "",
+            )
+        )
+    answers = aggregate.stored_answers(ctx.spec, ctx.store)
+    agreement = [
+        (a.labeler, a.answers, a.agreed, a.share) for a in labeler_agreement(answers, decisions)
+    ]
+    path = ctx.spec.output.dir / "report.html"
+    if path.exists() and "report.html" not in owned(ctx.store):
+        raise YamlsetError(f"{path} exists and was not written by yamlset; move it away")
+    report.write_report(
+        path, spec=ctx.spec, rows=rows, agreement=agreement, spend=spend, elapsed_s=None
+    )
+    with ctx.store.tx() as db:
+        db.execute("INSERT OR REPLACE INTO exported VALUES ('report.html', '', '')")
+
+
+def kept_counts(decisions: Iterable[Decision]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for d in decisions:
+        if d.label and d.label != OTHER:
+            out[d.label] = out.get(d.label, 0) + 1
+    return out
