@@ -78,16 +78,18 @@ class Provenance:
     license_url: str
     author: str
     attribution: str
-    merged: tuple[str, ...]  # other URLs that were the same or a near-duplicate image
+    merged: tuple[str, ...]  # "URL (why)" of every other URL merged into this item
 
 
 def provenance(store: Store) -> dict[str, Provenance]:
-    """sha256 -> the best-ranked candidate that produced it (licensed sources first)."""
-    canonical = dict(
-        store.db.execute(
-            "SELECT sha256, duplicate_of FROM originals WHERE duplicate_of IS NOT NULL"
-        ).fetchall()
-    )
+    """sha256 -> the best-ranked candidate that produced it (licensed sources first), with
+    every other URL merged into it and why: the same bytes, or a near-duplicate."""
+    merged_into = {
+        sha: (keep, distance)
+        for sha, keep, distance in store.db.execute(
+            "SELECT sha256, duplicate_of, distance FROM originals WHERE duplicate_of IS NOT NULL"
+        )
+    }
     rows = store.db.execute(
         "SELECT d.sha256, c.url, c.page_url, c.source, c.query, c.rank, c.license, "
         "c.license_url, c.author, c.attribution FROM candidates c "
@@ -95,16 +97,19 @@ def provenance(store: Store) -> dict[str, Provenance]:
         "ORDER BY (c.license = ''), c.rank, c.id"
     )
     best: dict[str, Provenance] = {}
-    urls: dict[str, list[str]] = defaultdict(list)
+    others: dict[str, dict[str, str]] = defaultdict(dict)
     for sha, url, page, source, query, rank, lic, lic_url, author, attribution in rows:
-        key = canonical.get(sha, sha)
-        if url not in urls[key]:
-            urls[key].append(url)
-        if key not in best and sha == key:
-            best[key] = Provenance(
+        keep, distance = merged_into.get(sha, (sha, None))
+        why = "same image" if distance is None else f"near-duplicate, pHash distance {distance}"
+        others[keep].setdefault(url, why)
+        if keep not in best and sha == keep:
+            best[keep] = Provenance(
                 url, page, source, query, rank, lic, lic_url, author, attribution, ()
             )
     return {
-        key: replace(prov, merged=tuple(u for u in urls[key] if u != prov.url))
+        key: replace(
+            prov,
+            merged=tuple(f"{u} ({why})" for u, why in others[key].items() if u != prov.url),
+        )
         for key, prov in best.items()
     }

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -22,8 +23,8 @@ N = 60
 
 
 class _Slow(BaseHTTPRequestHandler):
-    bodies: dict[str, bytes] = {}
-    hits: Counter[str] = Counter()
+    bodies: ClassVar[dict[str, bytes]] = {}
+    hits: ClassVar[Counter[str]] = Counter()
 
     def log_message(self, format: str, *args: object) -> None:
         pass

@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 from typing import Any
 
 from yamlset import items
@@ -204,6 +205,17 @@ def _write_owned(ctx: RunContext, rel: str, data: bytes) -> None:
         )
 
 
+def _shown(url: str, spec: Spec) -> str:
+    """Local files as paths relative to the spec, so a manifest is the same on every machine."""
+    if not url.startswith("file:"):
+        return url
+    path = Path(unquote(urlparse(url).path))
+    try:
+        return path.relative_to(spec.root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
 def _votes(d: Decision) -> str:
     return " ".join(f"{v}:{n}" for v, n in d.votes)
 
@@ -227,7 +239,7 @@ def _write_meta(
                 "file": p.rel if p else "",
                 "class": d.label or "",
                 "split": (p.split or "") if p else "",
-                "source_url": src.url if src else "",
+                "source_url": _shown(src.url, ctx.spec) if src else "",
                 "page_url": src.page_url if src else "",
                 "license": src.license if src else "",
                 "author": src.author if src else "",
@@ -238,18 +250,21 @@ def _write_meta(
                 "source": src.source if src else "",
                 "query": src.query if src else "",
                 "attribution": src.attribution if src else "",
-                "merged_urls": " ".join(src.merged) if src else "",
+                "merged_urls": "; ".join(src.merged) if src else "",
             }
         )
     _write_owned(ctx, "manifest.csv", buf.getvalue().encode())
-    for split, lines in _metadata_lines(files, decisions, prov).items():
+    for split, lines in _metadata_lines(ctx.spec, files, decisions, prov).items():
         rel = f"{split}/metadata.jsonl" if split else "metadata.jsonl"
         _write_owned(ctx, rel, "".join(lines).encode())
     _write_owned(ctx, "ATTRIBUTION.md", _attribution(ctx.spec, files, prov).encode())
 
 
 def _metadata_lines(
-    files: list[Planned], decisions: dict[str, Decision], prov: dict[str, items.Provenance]
+    spec: Spec,
+    files: list[Planned],
+    decisions: dict[str, Decision],
+    prov: dict[str, items.Provenance],
 ) -> dict[str | None, list[str]]:
     """Hugging Face `imagefolder` metadata: one file per split folder, paths relative to it."""
     out: dict[str | None, list[str]] = {}
@@ -262,7 +277,7 @@ def _metadata_lines(
             "sha256": p.item,
             "votes": dict(decisions[p.item].votes),
             "confidence": round(decisions[p.item].confidence, 4),
-            "source_url": src.url if src else "",
+            "source_url": _shown(src.url, spec) if src else "",
             "license": src.license if src else "",
             "author": src.author if src else "",
         }
