@@ -70,7 +70,8 @@ def _run(stage: str, ctx: RunContext, survey: Survey) -> bool:
         if ctx.spec.crowd.backend == "toloka" and ctx.spec.pool.review == "manual":
             from yamlset.crowd import toloka
 
-            summary = toloka.review(ctx.spec, ctx.store, decisions, ctx.environ)
+            labels = {item: d.label for item, d in decisions.items()}
+            summary = toloka.review(ctx.spec, ctx.store, labels, ctx.environ)
             ctx.progress.message(
                 f"  review: {summary.accepted:,} assignments accepted, "
                 f"{summary.rejected:,} rejected"

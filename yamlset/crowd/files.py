@@ -25,21 +25,41 @@ class FilesBackend:
     backend_key = "files"
 
     def label(self, ctx: LabelContext) -> Outcome:
-        spec = ctx.spec
+        spec, store = ctx.spec, ctx.store
         assert spec.crowd.tasks_file is not None and spec.crowd.results_file is not None
-        write_tasks(spec.crowd.tasks_file, ctx.tasks)
         results = spec.crowd.results_file
-        if not results.exists():
-            ctx.progress.message(
-                f"  wrote {len(ctx.tasks):,} tasks to {spec.crowd.tasks_file}\n"
-                f"  next: upload it to your Toloka pool, and when the pool is done save its "
-                f"results TSV as {results}, then run `yamlset apply` again"
+        if results.exists():
+            rows = read_results(results, spec, known_urls(ctx))
+            stored = store.add_answers(rows)
+            ctx.progress.message(f"  read {len(rows):,} answers from {results} ({stored:,} new)")
+        answered = {
+            item
+            for (item,) in store.db.execute(
+                "SELECT DISTINCT item FROM answers WHERE backend = ?", (self.backend_key,)
             )
-            return Outcome.WAITING
-        rows = read_results(results, spec, ctx.tasks)
-        stored = ctx.store.add_answers(rows)
-        ctx.progress.message(f"  read {len(rows):,} answers from {results} ({stored:,} new)")
-        return Outcome.DONE
+        }
+        pending = tuple(t for t in ctx.tasks if t.item not in answered)
+        if not pending:
+            return Outcome.DONE
+        write_tasks(spec.crowd.tasks_file, pending)
+        ctx.progress.message(
+            f"  wrote {len(pending):,} tasks to {spec.crowd.tasks_file}\n"
+            "  next: upload it to a Toloka pool; when the pool is done, save its results TSV "
+            f"as {results} (replacing any older one: answers read before are kept), "
+            "then run `yamlset apply` again"
+        )
+        return Outcome.WAITING
+
+
+def known_urls(ctx: LabelContext) -> dict[str, str]:
+    """Every image URL yamlset ever published for this spec -> its item, so results that
+    name URLs of an earlier image size still count."""
+    rows = ctx.store.db.execute(
+        "SELECT h.url, d.sha256 FROM hosted h JOIN derived d ON d.file = h.file"
+    )
+    urls = dict(rows.fetchall())
+    urls.update({t.url: t.item for t in ctx.tasks})
+    return urls
 
 
 def write_tasks(path: Path, tasks: tuple[LabelTask, ...]) -> None:
@@ -55,10 +75,9 @@ def write_tasks(path: Path, tasks: tuple[LabelTask, ...]) -> None:
     write_atomic(path, text.encode("utf-8"))
 
 
-def read_results(path: Path, spec: Spec, tasks: tuple[LabelTask, ...]) -> list[AnswerRow]:
+def read_results(path: Path, spec: Spec, by_url: dict[str, str]) -> list[AnswerRow]:
     """Answers from Toloka's results TSV. Rejected assignments are ignored; a row naming an
     image that is not a task, or an answer that is not an option, is an error at its line."""
-    by_url = {t.url: t.item for t in tasks}
     allowed = {value for value, _ in spec.options()}
     with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.DictReader(f, delimiter="\t")

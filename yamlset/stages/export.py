@@ -14,8 +14,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from yamlset import items
 from yamlset.aggregation.base import Decision
@@ -105,28 +105,47 @@ def assign_splits(
 
 
 def owned(store: Store) -> dict[str, str]:
-    return dict(store.db.execute("SELECT path, sha256 FROM exported").fetchall())
+    """Every file export wrote (its path from the spec's folder) -> the derived file it was
+    copied from, or '' for the files export composes itself (manifest, report, ...)."""
+    return dict(store.db.execute("SELECT path, source FROM exported").fetchall())
+
+
+def key(spec: Spec, rel: str) -> str:
+    """How the state names a file of the output: relative to the spec's folder when it can,
+    so moving `output.dir` leaves the old files recognisably export's own."""
+    path = spec.output.dir.joinpath(*rel.split("/"))
+    try:
+        return path.relative_to(spec.root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _path(spec: Spec, k: str) -> Path:
+    return spec.root / k  # an absolute key stays absolute
 
 
 def changes(spec: Spec, store: Store, decisions: dict[str, Decision] | None) -> list[Change]:
     if decisions is None:  # not decided yet: export follows aggregation
         return [Change("+", NAME, f"write the dataset to {_show_dir(spec)}")]
-    want = {p.rel for p in planned(spec, store, decisions)}
-    have = {p for p in owned(store) if not p.startswith(_META)}
-    add, remove = len(want - have), len(have - want)
-    if not add and not remove and store.stage_config(NAME) == config(spec):
+    files = planned(spec, store, decisions)
+    have = {k: src for k, src in owned(store).items() if src}
+    add = sum(key(spec, p.rel) not in have for p in files)
+    redo = sum(have.get(key(spec, p.rel), p.src.name) != p.src.name for p in files)
+    remove = len(set(have) - {key(spec, p.rel) for p in files})
+    if not (add or redo or remove) and store.stage_config(NAME) == config(spec):
         return []
     out = []
     if add or not have:
         out.append(Change("+", NAME, f"write {add:,} images to {_show_dir(spec)}", count=add))
+    if redo:
+        out.append(
+            Change("~", NAME, f"rewrite {redo:,} images with the new image settings", count=redo)
+        )
     if remove:
         out.append(Change("-", NAME, f"remove {remove:,} images it wrote before", count=remove))
-    if not add and not remove:
+    if not out:
         out.append(Change("~", NAME, f"rewrite the manifest in {_show_dir(spec)}"))
     return out
-
-
-_META = ("manifest.csv", "metadata.jsonl", "ATTRIBUTION.md", "report.html")
 
 
 def _show_dir(spec: Spec) -> str:
@@ -138,34 +157,27 @@ def _show_dir(spec: Spec) -> str:
 
 def run(ctx: RunContext, decisions: dict[str, Decision], *, spend: float) -> None:
     spec, store = ctx.spec, ctx.store
-    out = spec.output.dir
     files = planned(spec, store, decisions)
     mine = owned(store)
-    want = {p.rel for p in files}
-    for rel in sorted(set(mine) - want - {m for m in mine if _is_meta(m)}):
-        _remove(out, rel, store)
+    want = {key(spec, p.rel) for p in files}
+    for k in sorted(k for k, src in mine.items() if src and k not in want):
+        _remove(spec, k, store)
     for i, p in enumerate(files, start=1):
-        if p.rel not in mine:
-            _copy(out, p, store)
+        k = key(spec, p.rel)
+        if mine.get(k) != p.src.name:
+            _copy(spec, p, store, ours=k in mine)
         ctx.progress.advance("export", i, len(files))
     prov = items.provenance(store)
     _write_meta(ctx, files, decisions, prov)
     _write_report(ctx, files, decisions, spend)
     store.finish_stage(NAME, config(spec))
-    ctx.progress.message(f"  dataset: {len(files):,} images in {out}")
+    ctx.progress.message(f"  dataset: {len(files):,} images in {spec.output.dir}")
 
 
-def _is_meta(rel: str) -> bool:
-    return rel in _META or rel.endswith("/metadata.jsonl")
-
-
-def _target(out: Path, rel: str) -> Path:
-    return out.joinpath(*rel.split("/"))
-
-
-def _copy(out: Path, p: Planned, store: Store) -> None:
-    dst = _target(out, p.rel)
-    if dst.exists():
+def _copy(spec: Spec, p: Planned, store: Store, *, ours: bool) -> None:
+    k = key(spec, p.rel)
+    dst = _path(spec, k)
+    if dst.exists() and not ours:
         raise YamlsetError(
             f"{dst} exists and was not written by yamlset; move it away or choose another "
             "output.dir"
@@ -174,34 +186,35 @@ def _copy(out: Path, p: Planned, store: Store) -> None:
     write_atomic(dst, data)
     with store.tx() as db:
         db.execute(
-            "INSERT OR REPLACE INTO exported VALUES (?, ?, ?)",
-            (p.rel, p.item, hashlib.sha256(data).hexdigest()),
+            "INSERT OR REPLACE INTO exported VALUES (?, ?, ?, ?)",
+            (k, p.item, hashlib.sha256(data).hexdigest(), p.src.name),
         )
 
 
-def _remove(out: Path, rel: str, store: Store) -> None:
-    path = _target(out, rel)
+def _remove(spec: Spec, k: str, store: Store) -> None:
+    path = _path(spec, k)
     path.unlink(missing_ok=True)
-    for parent in path.parents:  # drop folders export emptied, never the output dir itself
-        if parent == out or not parent.is_relative_to(out):
+    for parent in path.parents:  # drop the folders this emptied, never an output dir itself
+        if parent in (spec.output.dir, spec.root) or parent.parent == parent:
             break
         try:
             parent.rmdir()
         except OSError:
             break
     with store.tx() as db:
-        db.execute("DELETE FROM exported WHERE path=?", (rel,))
+        db.execute("DELETE FROM exported WHERE path=?", (k,))
 
 
 def _write_owned(ctx: RunContext, rel: str, data: bytes) -> None:
-    dst = _target(ctx.spec.output.dir, rel)
-    if dst.exists() and rel not in owned(ctx.store):
+    k = key(ctx.spec, rel)
+    dst = _path(ctx.spec, k)
+    if dst.exists() and k not in owned(ctx.store):
         raise YamlsetError(f"{dst} exists and was not written by yamlset; move it away")
     write_atomic(dst, data)
     with ctx.store.tx() as db:
         db.execute(
-            "INSERT OR REPLACE INTO exported VALUES (?, '', ?)",
-            (rel, hashlib.sha256(data).hexdigest()),
+            "INSERT OR REPLACE INTO exported VALUES (?, '', ?, '')",
+            (k, hashlib.sha256(data).hexdigest()),
         )
 
 
@@ -352,13 +365,16 @@ def _write_report(
         (a.labeler, a.answers, a.agreed, a.share) for a in labeler_agreement(answers, decisions)
     ]
     path = ctx.spec.output.dir / "report.html"
-    if path.exists() and "report.html" not in owned(ctx.store):
+    if path.exists() and key(ctx.spec, "report.html") not in owned(ctx.store):
         raise YamlsetError(f"{path} exists and was not written by yamlset; move it away")
     report.write_report(
         path, spec=ctx.spec, rows=rows, agreement=agreement, spend=spend, elapsed_s=None
     )
     with ctx.store.tx() as db:
-        db.execute("INSERT OR REPLACE INTO exported VALUES ('report.html', '', '')")
+        db.execute(
+            "INSERT OR REPLACE INTO exported VALUES (?, '', '', '')",
+            (key(ctx.spec, "report.html"),),
+        )
 
 
 def kept_counts(decisions: Iterable[Decision]) -> dict[str, int]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from yamlset import hosting, items
 from yamlset.spec.model import Spec
-from yamlset.stages.base import Change, RunContext
+from yamlset.stages.base import Change, Item, RunContext
 from yamlset.state import Store
 
 NAME = "host"
@@ -29,7 +29,7 @@ def urls(spec: Spec, store: Store) -> dict[str, str]:
     return dict(rows.fetchall())
 
 
-def pending(spec: Spec, store: Store) -> list[items.Item]:
+def pending(spec: Spec, store: Store) -> list[Item]:
     if spec.hosting.type == "local":
         return []
     done = urls(spec, store)

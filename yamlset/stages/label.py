@@ -10,7 +10,7 @@ from yamlset import crowd, items
 from yamlset.crowd.base import LabelContext, LabelTask, Outcome
 from yamlset.spec.model import Spec
 from yamlset.stages import host
-from yamlset.stages.base import Change, RunContext
+from yamlset.stages.base import Change, Item, RunContext
 from yamlset.state import Store
 
 NAME = "label"
@@ -71,7 +71,7 @@ def answer_counts(spec: Spec, store: Store) -> dict[str, int]:
     return dict(rows.fetchall())
 
 
-def pending(spec: Spec, store: Store) -> list[items.Item]:
+def pending(spec: Spec, store: Store) -> list[Item]:
     """Items still short of answers. The files backend's results file is the final word: an
     item it answered at all is done there."""
     counts = answer_counts(spec, store)
@@ -82,9 +82,9 @@ def pending(spec: Spec, store: Store) -> list[items.Item]:
 def changes(spec: Spec, store: Store, expected_new: int, est: Estimate) -> list[Change]:
     out: list[Change] = []
     if spec.crowd.backend == "toloka":
-        from yamlset.crowd import toloka  # only for toloka specs: it imports toloka-kit
+        from yamlset.crowd.toloka_plan import planned_objects  # spec-only: no toloka-kit
 
-        for action, subject, reason in toloka.planned_objects(spec, store):
+        for action, subject, reason in planned_objects(spec, store):
             out.append(Change(action, NAME, subject, (reason,) if reason else ()))
     todo = len(pending(spec, store)) + expected_new
     if not todo:
