@@ -76,6 +76,10 @@ def _run(stage: str, ctx: RunContext, survey: Survey) -> bool:
                 f"  review: {summary.accepted:,} assignments accepted, "
                 f"{summary.rejected:,} rejected"
             )
+            if summary.rejected:
+                # rejected pages' answers no longer count: decide again without them, so
+                # that the state is final now and the next plan has nothing left to do
+                aggregate.run(ctx)
     elif stage == export.NAME:
         export.run(ctx, aggregate.stored_decisions(ctx.store), spend=ctx.store.spent())
     return True

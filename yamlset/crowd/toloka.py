@@ -5,6 +5,9 @@ create whose first attempt was processed but answered 5xx (a duplicate pool), an
 with Retry-After makes them raise TypeError. Instead every call goes through `_Session`:
 reads and idempotent actions are retried; a create is sent once and, when its outcome is
 unknown, the object is looked up by the key it carries before it is sent again.
+
+While a pool runs, `apply` looks at it every 30 s; the environment variable
+`YAMLSET_TOLOKA_POLL` (seconds) changes that, e.g. for tests against a local stand-in.
 """
 
 from __future__ import annotations
@@ -402,6 +405,7 @@ class TolokaBackend:
 
     def label(self, ctx: LabelContext) -> Outcome:
         spec, store = ctx.spec, ctx.store
+        self.poll_interval = _poll_interval(ctx.environ, self.poll_interval)
         session = self.connect(ctx.environ, spec.crowd.environment)
         ids = _Objects(spec, store, session).ensure_all()
         ctx.progress.message(
@@ -485,6 +489,22 @@ class TolokaBackend:
                         "assignments; reopen it in Toloka or run apply again"
                     )
             self.sleep(self.poll_interval)
+
+
+def _poll_interval(environ: Mapping[str, str], default: float) -> float:
+    """`YAMLSET_TOLOKA_POLL` seconds between looks at a running pool, else `default`."""
+    value = environ.get("YAMLSET_TOLOKA_POLL", "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise CrowdError(
+            f"YAMLSET_TOLOKA_POLL must be a number of seconds, not {value!r}"
+        ) from None
+    if not seconds >= 0:
+        raise CrowdError(f"YAMLSET_TOLOKA_POLL must be zero or more seconds, not {value!r}")
+    return seconds
 
 
 def expected_assignments(spec: Spec, tasks: int) -> int:

@@ -51,7 +51,21 @@ def changes(spec: Spec, store: Store, expected_new: int, estimate: bool) -> list
     return [Change(action, NAME, f"download {total:,} images", reasons, total, estimate)]
 
 
+def sweep(store: Store) -> int:
+    """Remove the temporary files a killed run left behind (every write goes through a dot
+    file then os.replace, so a dot file is always an unfinished write). Apply holds the lock."""
+    swept = 0
+    for folder in (store.cache_dir, store.derived_dir):
+        if folder.is_dir():
+            for tmp in folder.rglob(".*"):
+                if tmp.is_file():
+                    tmp.unlink(missing_ok=True)
+                    swept += 1
+    return swept
+
+
 def run(ctx: RunContext) -> None:
+    sweep(ctx.store)
     urls, _ = pending(ctx.store)
     web = [u for u in urls if not u.startswith("file:")]
     local = [u for u in urls if u.startswith("file:")]

@@ -62,10 +62,13 @@ def config(spec: Spec) -> dict[str, Any]:
 
 
 def answer_counts(spec: Spec, store: Store) -> dict[str, int]:
-    """item -> distinct labelers who answered it on the spec's backend."""
+    """item -> distinct labelers who answered it on the spec's backend. On Toloka a page
+    that manual review rejected still counts: Toloka does not hand it out again, so it
+    must not leave its items pending (and the plan never settled) for ever."""
+    rejected = "" if spec.crowd.backend == "toloka" else "AND status != 'rejected' "
     rows = store.db.execute(
         "SELECT item, COUNT(DISTINCT labeler) FROM answers WHERE backend=? "
-        "AND status != 'rejected' GROUP BY item",
+        f"{rejected}GROUP BY item",
         (key(spec),),
     )
     return dict(rows.fetchall())

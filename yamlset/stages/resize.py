@@ -13,7 +13,7 @@ import numpy as np
 from yamlset.pipeline import derive_cached
 from yamlset.spec.model import Spec
 from yamlset.stages.base import Change, RunContext, params_key
-from yamlset.stages.download import cache_path, permissive, record_derived
+from yamlset.stages.download import cache_path, permissive, record_derived, sweep
 from yamlset.state import Store
 
 NAME = "resize"
@@ -61,6 +61,7 @@ def changes(
 
 def run(ctx: RunContext) -> None:
     spec, store = ctx.spec, ctx.store
+    sweep(store)
     todo = pending(spec, store)
     for i, result in enumerate(
         derive_cached(

@@ -55,11 +55,19 @@ class _Site:
 
 
 class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
+    daemon_threads = True  # an idle keep-alive connection must not hold the process open
 
     def __init__(self, address: tuple[str, int], site: _Site) -> None:
         self.site = site
+        self.busy = 0  # requests being answered; stop() lets them finish
+        self.idle = threading.Condition()
         super().__init__(address, _Handler)
+
+    def drain(self, timeout: float) -> None:
+        """Wait until no request is mid-answer: the submit that finished the job still gets
+        its reply before the process moves on (and may exit)."""
+        with self.idle:
+            self.idle.wait_for(lambda: self.busy == 0, timeout)
 
 
 class LocalServer:
@@ -120,6 +128,7 @@ class LocalServer:
     def stop(self) -> None:
         if self._http is not None:
             self._http.shutdown()
+            self._http.drain(timeout=5.0)
             self._http.server_close()
             self._http = None
         if self._thread is not None:
@@ -197,6 +206,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("POST")
 
     def _dispatch(self, method: str) -> None:
+        with self.server.idle:
+            self.server.busy += 1
+        try:
+            self._answer(method)
+            self.wfile.flush()
+        finally:
+            with self.server.idle:
+                self.server.busy -= 1
+                self.server.idle.notify_all()
+
+    def _answer(self, method: str) -> None:
         site = self.server.site
         url = urlsplit(self.path)
         query = parse_qs(url.query)
