@@ -18,35 +18,50 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_a_broken_spec_is_one_line_per_problem_exit_1_no_traceback(tmp_path: Path) -> None:
-    write(tmp_path, {"bad.yaml": """\
+    write(
+        tmp_path,
+        {
+            "bad.yaml": """\
         version: 1
         name: bad
         classes:
           cat: {urls: missing.txt}
         pool:
           overlp: 3
-    """})
+    """
+        },
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "yamlset", "plan", str(tmp_path / "bad.yaml")],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
-    assert any(re.match(r".*bad\.yaml:4:\d+: \$\.classes\.cat\.urls: .*missing\.txt", x)
-               for x in lines), lines
-    assert any("bad.yaml:6:3: $.pool.overlp: unknown key 'overlp'; did you mean 'overlap'?"
-               in x for x in lines), lines
+    assert any(
+        re.match(r".*bad\.yaml:4:\d+: \$\.classes\.cat\.urls: .*missing\.txt", x) for x in lines
+    ), lines
+    assert any(
+        "bad.yaml:6:3: $.pool.overlp: unknown key 'overlp'; did you mean 'overlap'?" in x
+        for x in lines
+    ), lines
     assert lines[-1] == "2 problems found"
 
 
 def test_a_second_apply_is_told_who_holds_the_lock(tmp_path: Path) -> None:
-    write(tmp_path, {"s.yaml": """\
+    write(
+        tmp_path,
+        {
+            "s.yaml": """\
         version: 1
         name: locked
         classes:
           a: {folder: photos}
-    """})
+    """
+        },
+    )
     (tmp_path / "photos").mkdir()
     holder = Store.open(tmp_path / ".yamlset" / "locked")
     holder.lock("yamlset apply s.yaml")
@@ -87,7 +102,10 @@ def test_the_design_example_validates_and_plans_without_credentials(tmp_path: Pa
     spec = ROOT / "specs" / "kirkorov-vs-face.yaml"
     proc = subprocess.run(
         [sys.executable, "-m", "yamlset", "plan", str(spec), "--format", "json"],
-        capture_output=True, text=True, check=False, env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin"},
     )
     assert proc.returncode == 0, proc.stderr
     plan = json.loads(proc.stdout)

@@ -51,28 +51,37 @@ def make_spec(root: Path, **pool: object) -> Spec:
         f"{IMAGES}/t0.jpg\tcat\tLook at the ears\n{IMAGES}/t1.jpg\tdog\tIt barks\n"
     )
     settings: dict[str, object] = {
-        "price_per_page": 0.01, "tasks_per_page": 4, "overlap": 3, "time_per_page_s": 600,
-        "adult_content": True, "review": "manual",
+        "price_per_page": 0.01,
+        "tasks_per_page": 4,
+        "overlap": 3,
+        "time_per_page_s": 600,
+        "adult_content": True,
+        "review": "manual",
         "filters": FiltersSpec(languages=("RU",), countries=("RU", "KZ"), rating_top_percent=80),
         "quality_control": QualityControlSpec(
-            fast_responses=FastResponsesSpec(faster_than_s=40, count=3, of=5, ban_s=7 * 86400)),
+            fast_responses=FastResponsesSpec(faster_than_s=40, count=3, of=5, ban_s=7 * 86400)
+        ),
         "training": TrainingSpec(tasks=Path("training.tsv"), pass_score=80),
         **pool,
     }
     return Spec(
-        path=root / "cats.yaml", name="cats", classes=(ClassSpec("cat", "Cat"),
-                                                      ClassSpec("dog", "Dog")),
-        collect=CollectSpec(), image=ImageSpec(), crowd=CrowdSpec("toloka", "sandbox"),
+        path=root / "cats.yaml",
+        name="cats",
+        classes=(ClassSpec("cat", "Cat"), ClassSpec("dog", "Dog")),
+        collect=CollectSpec(),
+        image=ImageSpec(),
+        crowd=CrowdSpec("toloka", "sandbox"),
         hosting=HostingSpec("static", base_url=IMAGES),
         project=ProjectSpec("Cat or dog?", instructions=Path("instructions.md")),
         pool=PoolSpec(**settings),  # type: ignore[arg-type]
-        aggregation=AggregationSpec(), output=OutputSpec(root / "out"), budget=5.0,
+        aggregation=AggregationSpec(),
+        output=OutputSpec(root / "out"),
+        budget=5.0,
     )
 
 
 def make_tasks(n: int) -> tuple[LabelTask, ...]:
-    return tuple(LabelTask(f"item{i:03d}", Path(f"{i}.jpg"), f"{IMAGES}/{i}.jpg")
-                 for i in range(n))
+    return tuple(LabelTask(f"item{i:03d}", Path(f"{i}.jpg"), f"{IMAGES}/{i}.jpg") for i in range(n))
 
 
 class Recorder:
@@ -99,11 +108,18 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def backend(recorder: Recorder, **options: object) -> TolokaBackend:
     settings: dict[str, object] = {"timeout": 2.0, **options}
-    return TolokaBackend("sandbox", poll_interval=0.0, sleep=recorder.sleeps.append,
-                         **settings)  # type: ignore[arg-type]
+    return TolokaBackend("sandbox", poll_interval=0.0, sleep=recorder.sleeps.append, **settings)  # type: ignore[arg-type]
 
 
-def context(spec: Spec, store: Store, api: TolokaStandIn, recorder: Recorder, n: int = 10,
-            *, wait: bool = True, environ: dict[str, str] | None = None) -> LabelContext:
+def context(
+    spec: Spec,
+    store: Store,
+    api: TolokaStandIn,
+    recorder: Recorder,
+    n: int = 10,
+    *,
+    wait: bool = True,
+    environ: dict[str, str] | None = None,
+) -> LabelContext:
     env = {"TOLOKA_URL": api.url, "TOLOKA_API_KEY": "test-token"} if environ is None else environ
     return LabelContext(spec, store, make_tasks(n), recorder.progress(), env, wait=wait)

@@ -40,9 +40,15 @@ def test_a_short_balance_names_both_numbers(
 
 
 def test_the_stand_in_rejects_requests_off_the_contract() -> None:
-    problem = check_request("POST", "/api/v1/projects", {}, b'{"public_name": "x"}',
-                            {"Authorization": "OAuth t", "Content-Type": "application/json"})
+    problem = check_request(
+        "POST",
+        "/api/v1/projects",
+        {},
+        b'{"public_name": "x"}',
+        {"Authorization": "OAuth t", "Content-Type": "application/json"},
+    )
     assert problem is not None and "task_spec" in problem
-    unknown = check_request("GET", "/api/v1/assignments", {"pool": "1"}, b"",
-                            {"Authorization": "OAuth t"})
+    unknown = check_request(
+        "GET", "/api/v1/assignments", {"pool": "1"}, b"", {"Authorization": "OAuth t"}
+    )
     assert unknown is not None and "pool" in unknown

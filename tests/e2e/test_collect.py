@@ -30,7 +30,10 @@ def openverse() -> Iterator[FakeOpenverse]:
 
 
 def _spec(root: Path, commons: str, openverse: str, per_query: int) -> Path:
-    write(root, {"s.yaml": f"""\
+    write(
+        root,
+        {
+            "s.yaml": f"""\
         version: 1
         name: searched
         classes:
@@ -41,7 +44,9 @@ def _spec(root: Path, commons: str, openverse: str, per_query: int) -> Path:
           sources:
             - {{type: wikimedia, api_url: "{commons}"}}
             - {{type: openverse, api_url: "{openverse}"}}
-    """})
+    """
+        },
+    )
     return root / "s.yaml"
 
 

@@ -118,8 +118,13 @@ def check_request(
                 return f"{method} {path}: undeclared query parameters {unknown}"
             break
     request = MockRequest(
-        _API_HOST, method.lower(), path, args=dict(query), headers=dict(headers),
-        data=body or None, content_type=headers.get("Content-Type", "application/json"),
+        _API_HOST,
+        method.lower(),
+        path,
+        args=dict(query),
+        headers=dict(headers),
+        data=body or None,
+        content_type=headers.get("Content-Type", "application/json"),
     )
     try:
         _openapi().validate_request(request)
@@ -219,18 +224,24 @@ class TolokaStandIn:
     def count(self, method: str, path: str, status: int | None = None) -> int:
         """How many requests matched `method` and `path` (a regex), optionally by status."""
         return sum(
-            1 for r in self.requests
-            if r.method == method and re.fullmatch(path, r.path)
+            1
+            for r in self.requests
+            if r.method == method
+            and re.fullmatch(path, r.path)
             and (status is None or r.status == status)
         )
 
     @property
     def spent(self) -> float:
         with self.lock:
-            return round(sum(
-                a["reward"] + self._fee(a["reward"])
-                for a in self.assignments.values() if a["status"] != "REJECTED"
-            ), 6)
+            return round(
+                sum(
+                    a["reward"] + self._fee(a["reward"])
+                    for a in self.assignments.values()
+                    if a["status"] != "REJECTED"
+                ),
+                6,
+            )
 
     @property
     def balance(self) -> float:
@@ -374,17 +385,21 @@ class TolokaStandIn:
             created = self._create_tasks(objects, None)
             if not isinstance(body, list):
                 return 201, created[0]["output"]
-            return 201, {"items": {str(i): t["task"] for i, t in enumerate(created)},
-                         "validation_errors": {}}
+            return 201, {
+                "items": {str(i): t["task"] for i, t in enumerate(created)},
+                "validation_errors": {},
+            }
         op_id = query.get("operation_id") or str(uuid.uuid4())
         existing = self.operations.get(op_id)
         if existing is not None and existing["status"] != "FAIL":
             return 202, existing  # the same operation again: nothing new is created
         failing, self._fail_next_operation = self._fail_next_operation, False
-        op = self._operation("TASK.BATCH_CREATE", {"skip_invalid_items": False}, op_id=op_id,
-                             status="RUNNING")
-        self._pending_ops[op_id] = (lambda: []) if failing else (
-            lambda: self._create_tasks(objects, op_id))
+        op = self._operation(
+            "TASK.BATCH_CREATE", {"skip_invalid_items": False}, op_id=op_id, status="RUNNING"
+        )
+        self._pending_ops[op_id] = (
+            (lambda: []) if failing else (lambda: self._create_tasks(objects, op_id))
+        )
         if failing:
             self._pending_fail.add(op_id)
         return 202, op
@@ -393,15 +408,29 @@ class TolokaStandIn:
         log = []
         for obj in objects:
             pool = self.pools.get(str(obj.get("pool_id"))) or self._get(
-                self.trainings, str(obj.get("pool_id")))
+                self.trainings, str(obj.get("pool_id"))
+            )
             overlap = obj.get("overlap") or pool.get("defaults", {}).get(
-                "default_overlap_for_new_tasks", 1)
-            task = {**obj, "id": self._new_id(), "created": _now(), "overlap": overlap,
-                    "remaining_overlap": overlap}
+                "default_overlap_for_new_tasks", 1
+            )
+            task = {
+                **obj,
+                "id": self._new_id(),
+                "created": _now(),
+                "overlap": overlap,
+                "remaining_overlap": overlap,
+            }
             task.pop("__item_idx", None)
             self.tasks[task["id"]] = task
-            log.append({"type": "TASK_CREATE", "success": True, "input": obj,
-                        "output": {"task_id": task["id"]}, "task": task})
+            log.append(
+                {
+                    "type": "TASK_CREATE",
+                    "success": True,
+                    "input": obj,
+                    "output": {"task_id": task["id"]},
+                    "task": task,
+                }
+            )
         return log
 
     def get_operation(self, query: Json, body: Any, op_id: str) -> tuple[int, Any]:
@@ -411,8 +440,12 @@ class TolokaStandIn:
             failed = op_id in self._pending_fail
             entries = finish()
             self.logs[op_id] = [{k: v for k, v in e.items() if k != "task"} for e in entries]
-            op.update(status="FAIL" if failed else "SUCCESS", progress=100, finished=_now(),
-                      details={"items_count": len(entries)})
+            op.update(
+                status="FAIL" if failed else "SUCCESS",
+                progress=100,
+                finished=_now(),
+                details={"items_count": len(entries)},
+            )
             if failed:
                 self._pending_fail.discard(op_id)
         return 200, op
@@ -425,9 +458,15 @@ class TolokaStandIn:
         self, kind: str, parameters: Json, *, op_id: str | None = None, status: str = "SUCCESS"
     ) -> Json:
         now = _now()
-        op = {"id": op_id or str(uuid.uuid4()), "type": kind, "status": status,
-              "submitted": now, "started": now, "parameters": parameters,
-              "progress": 100 if status == "SUCCESS" else 0}
+        op = {
+            "id": op_id or str(uuid.uuid4()),
+            "type": kind,
+            "status": status,
+            "submitted": now,
+            "started": now,
+            "parameters": parameters,
+            "progress": 100 if status == "SUCCESS" else 0,
+        }
         if status == "SUCCESS":
             op["finished"] = now
         self.operations[op["id"]] = op
@@ -460,11 +499,15 @@ class TolokaStandIn:
 
     def _work(self, pool: Json, pages: int | None) -> None:
         """Have workers submit up to `pages` pages (None: all), then close a finished pool."""
-        todo = [t for t in self.tasks.values()
-                if t["pool_id"] == pool["id"] and t["id"] not in self._paged
-                and not t.get("known_solutions")]
+        todo = [
+            t
+            for t in self.tasks.values()
+            if t["pool_id"] == pool["id"]
+            and t["id"] not in self._paged
+            and not t.get("known_solutions")
+        ]
         size = int(pool.get("mixer_config", {}).get("real_tasks_count") or 1)
-        chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
+        chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
         for page in chunks[:pages]:
             self._submit_page(pool, page)
         if all(t["id"] in self._paged for t in todo):
@@ -490,12 +533,22 @@ class TolokaStandIn:
         now = _now()
         aid = self._new_id()
         self.assignments[aid] = {
-            "id": aid, "task_suite_id": suite, "pool_id": pool["id"],
-            "user_id": f"worker-{worker + 1}", "status": status, "reward": reward,
-            "tasks": [{"id": t["id"], "pool_id": pool["id"], "input_values": t["input_values"]}
-                      for t in page],
-            "solutions": answers, "mixed": False, "automerged": False,
-            "created": now, "submitted": now, **({"accepted": now} if status == "ACCEPTED" else {}),
+            "id": aid,
+            "task_suite_id": suite,
+            "pool_id": pool["id"],
+            "user_id": f"worker-{worker + 1}",
+            "status": status,
+            "reward": reward,
+            "tasks": [
+                {"id": t["id"], "pool_id": pool["id"], "input_values": t["input_values"]}
+                for t in page
+            ],
+            "solutions": answers,
+            "mixed": False,
+            "automerged": False,
+            "created": now,
+            "submitted": now,
+            **({"accepted": now} if status == "ACCEPTED" else {}),
         }
 
     def _answer(self, pool: Json, task: Json, worker: int) -> str:
@@ -526,8 +579,12 @@ class TolokaStandIn:
         return {"items": items[:limit], "has_more": len(items) > limit}
 
 
-_RANGE = {"_gt": lambda a, b: a > b, "_gte": lambda a, b: a >= b,
-          "_lt": lambda a, b: a < b, "_lte": lambda a, b: a <= b}
+_RANGE = {
+    "_gt": lambda a, b: a > b,
+    "_gte": lambda a, b: a >= b,
+    "_lt": lambda a, b: a < b,
+    "_lte": lambda a, b: a <= b,
+}
 _NOT_FILTERS = {"sort", "limit"}
 
 
@@ -618,16 +675,20 @@ class _Handler(BaseHTTPRequestHandler):
             return 400, _error("VALIDATION_ERROR", problem), {}
         fault = self.api._fault(self.command, path)
         if fault is not None and fault.kind == "429":
-            return 429, _error("TOO_MANY_REQUESTS", "slow down"), {
-                "Retry-After": str(fault.retry_after)}
+            return (
+                429,
+                _error("TOO_MANY_REQUESTS", "slow down"),
+                {"Retry-After": str(fault.retry_after)},
+            )
         if fault is not None and fault.kind == "500":
             return 500, _error("INTERNAL_ERROR", "injected before processing"), {}
         if fault is not None and fault.kind == "operation-fail":
             with self.api.lock:
                 self.api._fail_next_operation = True  # the async operation it starts will FAIL
         try:
-            status, payload = self.api.handle(self.command, path, query,
-                                              json.loads(raw) if raw else None)
+            status, payload = self.api.handle(
+                self.command, path, query, json.loads(raw) if raw else None
+            )
         except _Reply as reply:
             return reply.status, _error(reply.code, reply.message), {}
         if fault is not None and fault.kind == "stall":
