@@ -81,14 +81,16 @@ def _run(stage: str, ctx: RunContext, survey: Survey) -> bool:
                 # that the state is final now and the next plan has nothing left to do
                 aggregate.run(ctx)
     elif stage == export.NAME:
-        export.run(ctx, aggregate.stored_decisions(ctx.store), spend=ctx.store.spent())
+        export.run(
+            ctx, aggregate.stored_decisions(ctx.store), spend=label.spent(ctx.spec, ctx.store)
+        )
     return True
 
 
 def _check_budget(spec: Spec, store: Store, plan: Plan) -> None:
     if spec.budget is None or not plan.estimate.cost:
         return
-    spent = store.spent()
+    spent = label.spent(spec, store)
     if spent + plan.estimate.cost > spec.budget + 1e-9:
         raise BudgetError(
             f"this apply would spend ${plan.estimate.cost:,.3f} on top of ${spent:,.3f} already "

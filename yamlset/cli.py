@@ -210,11 +210,12 @@ def apply(target: str, yes: bool, until: str | None, no_wait: bool, open_browser
                 open_browser=open_browser,
             )
         if result.waiting:
-            out.print("Stopped at labeling; run `yamlset apply` again to continue.")
+            out.print("Stopped at labeling; run `yamlset apply` again to continue.", soft_wrap=True)
         else:
             out.print(
                 f"[green]Apply complete[/green] ({', '.join(result.stages_run)}) "
-                f"in {result.elapsed_s:.1f} s."
+                f"in {result.elapsed_s:.1f} s.",
+                soft_wrap=True,
             )
     finally:
         store.close()

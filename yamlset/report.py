@@ -9,6 +9,7 @@ environment as the task page.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -104,8 +105,15 @@ def render_report(
     )
 
 
+_INLINE = re.compile(r"data:image/(jpeg|png|webp);base64,[A-Za-z0-9+/]+=*")
+
+
 def image_src(rel_path: str) -> str:
-    """A thumbnail path as a relative URL: percent-encoded, so it can never carry a scheme."""
+    """A thumbnail path as a relative URL: percent-encoded, so it can never carry a scheme.
+    The one exception is an inline base64 image (export embeds the thumbnails of dropped
+    images, which the dataset folders do not hold), checked to be nothing else."""
+    if _INLINE.fullmatch(rel_path):
+        return rel_path
     return quote(rel_path.lstrip("/"), safe="/")
 
 

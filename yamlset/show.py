@@ -30,7 +30,7 @@ def collect_state(spec: Spec, store: Store) -> dict[str, Any]:
         "state_dir": str(store.dir),
         "serial": store.serial,
         "sections": sections,
-        "spent": store.spent(),
+        "spent": label.spent(spec, store),
     }
 
 
@@ -103,7 +103,7 @@ def _crowd(spec: Spec, store: Store) -> Rows:
     pending = len(label.pending(spec, store))
     if pending:
         rows.append(("images still short of answers", f"{pending:,}"))
-    rows.append(("spent", f"${store.spent():,.3f}"))
+    rows.append(("spent", f"${label.spent(spec, store):,.3f}"))
     return rows
 
 

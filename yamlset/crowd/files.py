@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import hashlib
 import io
 from pathlib import Path
@@ -18,6 +19,7 @@ OUTPUT = "OUTPUT:result"
 WORKER = "ASSIGNMENT:worker_id"
 STATUS = "ASSIGNMENT:status"
 ASSIGNMENT = "ASSIGNMENT:assignment_id"
+SUBMITTED = "ASSIGNMENT:submitted"
 
 
 class FilesBackend:
@@ -110,9 +112,21 @@ def read_results(path: Path, spec: Spec, by_url: dict[str, str]) -> list[AnswerR
                     worker,
                     value,
                     "accepted" if status == "APPROVED" else "submitted",
+                    _when(rec.get(SUBMITTED) or ""),
                 )
             )
     return rows
+
+
+def _when(text: str) -> float:
+    """Toloka's naive UTC timestamp of a submit; 0 (meaning now) when absent or unreadable."""
+    try:
+        when = datetime.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return 0.0
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.timestamp()
 
 
 def _row_id(worker: str, url: str) -> str:

@@ -102,12 +102,24 @@ def changes(spec: Spec, store: Store, survey: Survey) -> list[Change]:
                     action,
                     NAME,
                     f"{cls.key}: search {len(pending)} queries, up to {total:,} results",
+                    _license_blind(spec),
                     count=total,
                     estimate=True,
                     details=tuple(pending),
                 )
             )
     return out
+
+
+# sources whose results carry no license: a license filter leaves nothing of them
+_NO_LICENSE = ("google", "ddg")
+
+
+def _license_blind(spec: Spec) -> tuple[str, ...]:
+    blind = [s.type for s in spec.collect.sources if s.type in _NO_LICENSE]
+    if not spec.collect.licenses or not blind:
+        return ()
+    return (f"{', '.join(blind)} report no license: with collect.licenses set they add nothing",)
 
 
 def _listed_origin(urls: bool, folder: bool) -> str:
@@ -133,6 +145,8 @@ def run(ctx: RunContext, survey: Survey) -> None:
     per_source: Counter[str] = Counter()
     todo = searches(spec)
     if todo:
+        for warning in _license_blind(spec):
+            ctx.progress.message(f"[yellow]! {warning}")
         search_ctx = _search_context(ctx)
         for i, (cls_key, src_name, query, want) in enumerate(todo, start=1):
             ctx.progress.advance("search", i - 1, len(todo))

@@ -22,7 +22,7 @@ from yamlset.aggregation.base import Decision
 from yamlset.errors import YamlsetError
 from yamlset.fsutil import write_atomic
 from yamlset.spec.model import OTHER, Spec
-from yamlset.stages import aggregate
+from yamlset.stages import aggregate, label
 from yamlset.stages.base import Change, RunContext
 from yamlset.state import Store
 
@@ -288,7 +288,8 @@ def _metadata_lines(
             "file_name": rel,
             "label": p.label,
             "sha256": p.item,
-            "votes": dict(decisions[p.item].votes),
+            # every option, zeros included: one schema across split files (datasets checks)
+            "votes": {v: dict(decisions[p.item].votes).get(v, 0) for v, _ in spec.options()},
             "confidence": round(decisions[p.item].confidence, 4),
             "source_url": _shown(src.url, spec) if src else "",
             "license": src.license if src else "",
@@ -367,8 +368,13 @@ def _write_report(
     path = ctx.spec.output.dir / "report.html"
     if path.exists() and key(ctx.spec, "report.html") not in owned(ctx.store):
         raise YamlsetError(f"{path} exists and was not written by yamlset; move it away")
+    first, last = ctx.store.db.execute(
+        "SELECT MIN(submitted), MAX(submitted) FROM answers WHERE backend = ?",
+        (label.key(ctx.spec),),
+    ).fetchone()
+    elapsed = None if first is None else last - first
     report.write_report(
-        path, spec=ctx.spec, rows=rows, agreement=agreement, spend=spend, elapsed_s=None
+        path, spec=ctx.spec, rows=rows, agreement=agreement, spend=spend, elapsed_s=elapsed
     )
     with ctx.store.tx() as db:
         db.execute(

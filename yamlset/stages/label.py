@@ -110,6 +110,18 @@ def changes(spec: Spec, store: Store, expected_new: int, est: Estimate) -> list[
     return out
 
 
+def spent(spec: Spec, store: Store) -> float:
+    """What the crowd cost so far. Toloka's spend is recorded per assignment as it comes in;
+    a files-backend pool was paid in the web UI, so it is counted from its results."""
+    if spec.crowd.backend != "files":
+        return store.spent()
+    (assignments,) = store.db.execute(
+        "SELECT COUNT(DISTINCT assignment) FROM answers WHERE backend = 'files' "
+        "AND status != 'rejected'"
+    ).fetchone()
+    return float(assignments) * spec.pool.cost_per_assignment
+
+
 def tasks(spec: Spec, store: Store) -> tuple[LabelTask, ...]:
     hosted = host.urls(spec, store) if spec.hosting.type != "local" else {}
     return tuple(
