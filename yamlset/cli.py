@@ -340,7 +340,9 @@ def destroy(spec: str, yes: bool) -> None:
     s = _load(spec)
     store = Store.open(s.state_dir, create=False)
     try:
-        objects = [o for o in store.remotes() if o.remote_id and o.status != "archived"]
+        from yamlset.crowd.toloka_plan import destroyable
+
+        objects = destroyable(s, store)
         if not objects:
             out.print("Nothing to destroy: this spec has created no remote objects.")
             return

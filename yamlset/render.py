@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
@@ -15,8 +16,12 @@ _COLOUR = {"+": "green", "~": "yellow", ">": "cyan", "-": "red"}
 _FOLD = 8  # markdown folds lists longer than this into <details>
 
 
-def _n(count: int, estimate: bool) -> str:
-    return f"~{count:,}" if estimate else f"{count:,}"
+def _near(path: Path) -> str:
+    """A path as the user would type it: relative to the working folder when it is below."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _money(x: float) -> str:
@@ -57,7 +62,7 @@ def summary_line(plan: Plan) -> str:
 
 
 def plan_text(plan: Plan, spec: Spec) -> str:
-    lines = [f"[bold]yamlset plan[/bold]: {escape(spec.name)} ({escape(str(spec.path))})", ""]
+    lines = [f"[bold]yamlset plan[/bold]: {escape(spec.name)} ({escape(_near(spec.path))})", ""]
     if not plan.changes:
         lines.append("No changes. The dataset is up to date with the spec.")
         return "\n".join(lines)

@@ -78,7 +78,8 @@ class _Session:
             except ApiError as e:
                 if e.status_code != 429 or attempt == self.attempts:
                     raise _translate(e) from None
-                self.sleep(_retry_after(e.response) or _backoff(attempt))
+                delay = _retry_after(e.response)  # "Retry-After: 0" means at once
+                self.sleep(_backoff(attempt) if delay is None else delay)
             except httpx.HTTPStatusError as e:  # an error without a body
                 raise _translate_status(e.response.status_code) from None
             except (httpx.TransportError, urllib3.exceptions.HTTPError):
@@ -660,13 +661,7 @@ def destroy(
 ) -> list[str]:
     """Close and archive the pool and training, and archive the project, that yamlset
     created for this spec and environment (as state records them). Nothing else."""
-    records = {
-        kind: store.remote(kind, plan.object_key(spec, kind))
-        for kind in ("pool", "training", "project")
-    }
-    live = {
-        k: r for k, r in records.items() if r is not None and r.remote_id and r.status != "archived"
-    }
+    live = {r.kind: r for r in plan.destroyable(spec, store)}
     if not live:
         return []
     session = session or connect(environ, spec.crowd.environment)

@@ -18,7 +18,7 @@ from toloka.client.pool.mixer_config import MixerConfig
 from toloka.client.pool.speed_quality_balance_config import TopPercentageByQuality
 from toloka.client.project.view_spec import ClassicViewSpec
 
-from yamlset.crowd.toloka_plan import KnownTask
+from yamlset.crowd.toloka_plan import KnownTask, training_rows
 from yamlset.errors import CrowdError
 from yamlset.page import instructions_html, render_page
 from yamlset.spec.model import OTHER, Spec
@@ -57,7 +57,10 @@ def build_training(spec: Spec, project_id: str, label: str) -> tk.Training:
         assignment_max_duration_seconds=spec.pool.time_per_page_s,
         mix_tasks_in_creation_order=False,
         shuffle_tasks_in_task_suite=True,
-        training_tasks_in_task_suite_count=training.tasks_per_page,
+        # a page larger than the training set would never fill
+        training_tasks_in_task_suite_count=min(
+            training.tasks_per_page, max(1, len(training_rows(spec.root / training.tasks)))
+        ),
         task_suites_required_to_pass=1,
         retry_training_after_days=1,
         inherited_instructions=True,

@@ -18,7 +18,7 @@ from typing import Any
 from yamlset.errors import CrowdError
 from yamlset.page import instructions_html, render_page
 from yamlset.spec.model import Spec
-from yamlset.state import Store
+from yamlset.state import RemoteObject, Store
 
 KINDS = ("skill", "project", "training", "pool")
 # pool keys that only yamlset reads (review, spend): changing them changes nothing remote
@@ -142,3 +142,12 @@ def _flat(prefix: str, value: Any) -> dict[str, Any]:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def destroyable(spec: Spec, store: Store) -> list[RemoteObject]:
+    """What `yamlset destroy` closes and archives: the pool, training and project yamlset
+    created for this spec in its current environment, as state records them."""
+    records = (
+        store.remote(kind, object_key(spec, kind)) for kind in ("pool", "training", "project")
+    )
+    return [r for r in records if r is not None and r.remote_id and r.status != "archived"]

@@ -14,7 +14,7 @@ from yamlset.download import make_session
 from yamlset.errors import SourceError, YamlsetError
 from yamlset.sources.base import Candidate, SearchContext
 from yamlset.sources.lists import read_folder, read_urls
-from yamlset.spec.model import Spec
+from yamlset.spec.model import ClassSpec, Spec
 from yamlset.stages.base import Change, RunContext
 from yamlset.state import Store
 
@@ -101,7 +101,8 @@ def changes(spec: Spec, store: Store, survey: Survey) -> list[Change]:
                 Change(
                     action,
                     NAME,
-                    f"{cls.key}: search {len(pending)} queries, up to {total:,} results",
+                    f"{cls.key}: {len(pending)} searches ({_queries_by_sources(spec, cls)}), "
+                    f"up to {total:,} results",
                     _license_blind(spec),
                     count=total,
                     estimate=True,
@@ -109,6 +110,11 @@ def changes(spec: Spec, store: Store, survey: Survey) -> list[Change]:
                 )
             )
     return out
+
+
+def _queries_by_sources(spec: Spec, cls: ClassSpec) -> str:
+    q, s = len(cls.queries), len(spec.collect.sources)
+    return f"{q} quer{'y' if q == 1 else 'ies'} x {s} source{'' if s == 1 else 's'}"
 
 
 # sources whose results carry no license: a license filter leaves nothing of them
