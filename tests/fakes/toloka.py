@@ -29,8 +29,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-_SHARED = Path(__file__).resolve().parents[3] / "shared"
-CONTRACT = _SHARED / "toloka-api" / "toloka-openapi.relaxed.json"
+# a copy of ../shared/toloka-api/toloka-openapi.relaxed.json, so a fresh clone tests alone
+CONTRACT = Path(__file__).resolve().parent / "toloka_api" / "toloka-openapi.relaxed.json"
+SHARED_CONTRACT = (
+    Path(__file__).resolve().parents[3] / "shared" / "toloka-api" / "toloka-openapi.relaxed.json"
+)
 _API_HOST = "https://sandbox.toloka.dev"  # the description's server; only its path part matters
 
 Json = dict[str, Any]
