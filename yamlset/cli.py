@@ -15,7 +15,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from yamlset import __version__, render
+from yamlset import __version__, remote, render
 from yamlset.crowd.base import Progress as ProgressHooks
 from yamlset.errors import SpecError, YamlsetError
 from yamlset.stages.base import STAGES
@@ -122,7 +122,7 @@ def plan(spec: str, out_file: str | None, fmt: str, detailed_exitcode: bool) -> 
     s = _load(spec)
     store = Store.open(s.state_dir, create=False)
     try:
-        p = planning.make_plan(s, store, survey(s))
+        p = planning.make_plan(s, store, survey(s), remote.read(s, store, os.environ))
     finally:
         store.close()
     _print_plan(p, s, fmt)
@@ -189,7 +189,7 @@ def apply(target: str, yes: bool, until: str | None, no_wait: bool, open_browser
     try:
         store.lock(f"yamlset apply {target}")
         sv = survey(s)
-        p = planning.make_plan(s, store, sv)
+        p = planning.make_plan(s, store, sv, remote.read(s, store, os.environ))
         if saved:
             planning.check_fresh(saved, p, Path(target))
         out.print(render.plan_text(p, s), soft_wrap=True)

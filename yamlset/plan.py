@@ -11,6 +11,7 @@ from typing import Any
 from yamlset.aggregation.base import Decision
 from yamlset.errors import StalePlanError
 from yamlset.fsutil import write_atomic
+from yamlset.remote import RemoteView
 from yamlset.spec.model import Spec
 from yamlset.stages import aggregate, collect, download, export, host, label, resize
 from yamlset.stages.base import STAGES, Change, diff
@@ -37,6 +38,7 @@ class Plan:
     changes: tuple[Change, ...]
     estimate: Estimate
     shortfall: tuple[Shortfall, ...]
+    notes: tuple[str, ...] = ()  # what the plan could not check, and why
 
     @property
     def has_changes(self) -> bool:
@@ -65,6 +67,7 @@ class Plan:
             "shortfall": [
                 {"class": s.cls, "have": s.have, "target": s.target} for s in self.shortfall
             ],
+            "notes": list(self.notes),
         }
 
 
@@ -74,7 +77,10 @@ def digest(spec: Spec, survey: Survey) -> str:
     return h.hexdigest()
 
 
-def make_plan(spec: Spec, store: Store, survey: Survey) -> Plan:
+def make_plan(spec: Spec, store: Store, survey: Survey, remote: RemoteView | None = None) -> Plan:
+    """The plan, from the spec, the state, the inputs the spec lists (`survey`) and, where
+    state records remote objects, what the crowd platform holds now (`remote`)."""
+    remote = remote or RemoteView()
     changes: list[Change] = []
     collecting = collect.changes(spec, store, survey)
     changes += collecting
@@ -89,7 +95,7 @@ def make_plan(spec: Spec, store: Store, survey: Survey) -> Plan:
     tasks = len(label.pending(spec, store)) + expected_items
     est = label.estimate(spec, tasks, estimated=searching)
     labeling = label.changes(spec, store, expected_items, est)
-    changes += labeling
+    changes += labeling + list(remote.changes)
     labeling_pending = any(c.count for c in labeling)
     changes += aggregate.changes(spec, store, labeling_pending)
     decided: dict[str, Decision] | None = None  # unknown until the crowd has answered
@@ -104,6 +110,7 @@ def make_plan(spec: Spec, store: Store, survey: Survey) -> Plan:
         serial=store.serial,
         changes=tuple(changes),
         estimate=est,
+        notes=remote.notes,
         shortfall=_shortfall(
             spec, aggregate.stored_decisions(store) if decided is None else decided
         ),

@@ -65,6 +65,7 @@ def plan_text(plan: Plan, spec: Spec) -> str:
     lines = [f"[bold]yamlset plan[/bold]: {escape(spec.name)} ({escape(_near(spec.path))})", ""]
     if not plan.changes:
         lines.append("No changes. The dataset is up to date with the spec.")
+        lines += [f"[yellow]{escape(note)}[/yellow]" for note in plan.notes]
         return "\n".join(lines)
     for ch in plan.changes:
         colour = _COLOUR[ch.action]
@@ -80,6 +81,7 @@ def plan_text(plan: Plan, spec: Spec) -> str:
     if plan.shortfall:
         short = ", ".join(f"{s.cls} {s.have:,}/{s.target:,}" for s in plan.shortfall)
         lines.append(f"Verified so far, against targets: {escape(short)}")
+    lines += [f"[yellow]{escape(note)}[/yellow]" for note in plan.notes]
     lines += ["", f"[bold]{summary_line(plan)}[/bold]"]
     return "\n".join(lines)
 
@@ -92,6 +94,7 @@ def plan_markdown(plan: Plan, spec: Spec) -> str:
     lines = [f"### yamlset plan: `{spec.name}`", ""]
     if not plan.changes:
         lines.append("No changes. The dataset is up to date with the spec.")
+        lines += ["", *plan.notes]
         return "\n".join(lines) + "\n"
     lines += ["| | stage | change | why |", "|---|---|---|---|"]
     for ch in plan.changes:
@@ -110,6 +113,7 @@ def plan_markdown(plan: Plan, spec: Spec) -> str:
             "Verified so far, against targets: "
             + ", ".join(f"{s.cls} {s.have:,}/{s.target:,}" for s in plan.shortfall)
         )
+    lines += [f"\n> {_md(note)}" for note in plan.notes]
     lines += ["", f"**{summary_line(plan)}**"]
     return "\n".join(lines) + "\n"
 

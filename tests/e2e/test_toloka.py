@@ -409,6 +409,32 @@ def test_a_changed_pool_setting_is_planned_as_an_update_and_destroy_archives_onl
         assert api.violations == []
 
 
+def test_an_edit_made_in_toloka_shows_as_drift_and_apply_sets_it_back(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with stand_in(project) as api:
+        env = toloka_env(monkeypatch, api)
+        ok("apply", str(project), "--yes")
+        pool_id = remotes(project)[("pool", f"yamlset:{NAME}:sandbox:pool")][1]
+        api.pools[pool_id]["reward_per_assignment"] = 0.05  # a requester, in the web UI
+
+        planned = run("plan", str(project), "--detailed-exitcode")
+        assert planned.exit_code == 2, planned.output
+        assert "toloka sandbox pool: changed in Toloka" in planned.output
+        assert "pool.price_per_page: 0.01 in the spec, 0.05 in Toloka" in planned.output
+
+        monkeypatch.delenv("TOLOKA_API_KEY")
+        blind = ok("plan", str(project)).output
+        assert "No changes" in blind
+        assert "set TOLOKA_API_KEY to see changes made in Toloka's web UI" in blind
+        monkeypatch.setenv("TOLOKA_API_KEY", env["TOLOKA_API_KEY"])
+
+        ok("apply", str(project), "--yes")
+        assert api.pools[pool_id]["reward_per_assignment"] == 0.01
+        assert "No changes" in ok("plan", str(project)).output
+        assert api.violations == []
+
+
 # -- 7. budget ---------------------------------------------------------------------------------
 
 

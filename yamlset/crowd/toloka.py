@@ -159,7 +159,8 @@ class _Objects:
         data = {"settings": values, "hash": plan.settings_hash(values)}
         record = self.store.remote(kind, key)
         if record is not None and record.remote_id and record.status != "creating":
-            if record.data.get("hash") != data["hash"]:
+            changed = record.data.get("hash") != data["hash"]
+            if changed or self.drift(kind, record.remote_id, label):
                 self._update(kind, record.remote_id, label)
                 self.store.put_remote(kind, key, record.status, record.remote_id, data)
             return record.remote_id
@@ -209,6 +210,23 @@ class _Objects:
             skill_id=self.ids.get("skill"),
         )
 
+    def drift(self, kind: str, remote_id: str, label: str) -> list[str]:
+        """How the object Toloka holds differs from what the spec makes (edits in the web UI)."""
+        getter = self._getter(kind)
+        if getter is None:
+            return []
+        remote = self.session.call(getter, remote_id)
+        return differences(kind, self._build(kind, label), remote)
+
+    def _getter(self, kind: str) -> Callable[[str], Any] | None:
+        c: Any = self.session.client
+        getters: dict[str, Callable[[str], Any]] = {
+            "project": c.get_project,
+            "pool": c.get_pool,
+            "training": c.get_training,
+        }
+        return getters.get(kind)
+
     def _update(self, kind: str, remote_id: str, label: str) -> None:
         c: Any = self.session.client
         update: Callable[..., Any] | None = {
@@ -235,6 +253,73 @@ class _Objects:
             if plan.key_of(_label_of(obj)) == key:
                 return str(obj.id)
         return None
+
+
+# Settings a requester may change in Toloka's web UI, by the spec key they come from.
+_WATCHED: dict[str, tuple[tuple[str, str], ...]] = {
+    "project": (("public_name", "project.title"), ("public_description", "project.description")),
+    "pool": (
+        ("reward_per_assignment", "pool.price_per_page"),
+        ("assignment_max_duration_seconds", "pool.time_per_page"),
+        ("may_contain_adult_content", "pool.adult_content"),
+        ("auto_accept_solutions", "pool.review"),
+        ("defaults.default_overlap_for_new_tasks", "pool.overlap"),
+        ("mixer_config.real_tasks_count", "pool.tasks_per_page"),
+    ),
+    "training": (
+        ("assignment_max_duration_seconds", "pool.time_per_page"),
+        ("training_tasks_in_task_suite_count", "pool.training.tasks_per_page"),
+    ),
+}
+
+
+def differences(kind: str, wanted: Any, remote: Any) -> list[str]:
+    """`spec key: value in the spec, value in Toloka` for every watched field that differs."""
+    out = []
+    for field, spec_key in _WATCHED.get(kind, ()):
+        ours, theirs = _attr(wanted, field), _attr(remote, field)
+        if ours != theirs:
+            out.append(f"{spec_key}: {_value(ours)} in the spec, {_value(theirs)} in Toloka")
+    if kind != "project" and _status(remote) == "ARCHIVED":
+        out.append("archived in Toloka, not by yamlset")
+    return out
+
+
+def _attr(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        obj = getattr(obj, part, None)
+    return obj
+
+
+def _value(value: Any) -> str:
+    return "(none)" if value is None else str(value)
+
+
+def drift(
+    spec: Spec, store: Store, environ: Mapping[str, str], *, session: _Session | None = None
+) -> list[tuple[str, list[str]]]:
+    """(subject, differences) for each object yamlset created in the spec's environment whose
+    settings were changed in Toloka since (a change of the spec is plan's own diff)."""
+    records = [
+        r
+        for r in plan.destroyable(spec, store)
+        if r.data.get("hash") == plan.settings_hash(plan.settings(spec, r.kind))
+    ]
+    if not records:
+        return []
+    session = session or connect(environ, spec.crowd.environment)
+    objects = _Objects(spec, store, session)
+    for kind in plan.wanted_kinds(spec):  # the ids an object's build refers to
+        record = store.remote(kind, plan.object_key(spec, kind))
+        if record is not None and record.remote_id:
+            objects.ids[kind] = str(record.remote_id)
+    out = []
+    for r in records:
+        label = plan.tag(spec, r.kind, plan.settings(spec, r.kind))
+        found = objects.drift(r.kind, str(r.remote_id), label)
+        if found:
+            out.append((f"toloka {spec.crowd.environment} {r.kind}", found))
+    return out
 
 
 def _status(obj: Any, field: str = "status") -> str:
