@@ -111,3 +111,17 @@ def test_the_design_example_validates_and_plans_without_credentials(tmp_path: Pa
     plan = json.loads(proc.stdout)
     assert plan["estimate"]["estimate"] is True  # searches not run yet: a ceiling
     assert plan["estimate"]["tasks"] == 2 * 3 * 2 * 100
+
+
+def test_apply_without_a_terminal_or_yes_changes_nothing(tmp_path: Path) -> None:
+    write(tmp_path, {"s.yaml": """\
+        version: 1
+        name: careful
+        classes:
+          a: {folder: photos}
+    """})
+    (tmp_path / "photos").mkdir()
+    result = CliRunner().invoke(main, ["apply", str(tmp_path / "s.yaml")], input="")
+    assert result.exit_code == 1
+    assert "pass --yes to apply" in result.output
+    assert not (tmp_path / ".yamlset").exists()

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from yamlset import __version__, remote, render
 from yamlset.crowd.base import Progress as ProgressHooks
-from yamlset.errors import SpecError, YamlsetError
+from yamlset.errors import SpecError, StalePlanError, YamlsetError
 from yamlset.stages.base import STAGES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -185,9 +185,13 @@ def apply(target: str, yes: bool, until: str | None, no_wait: bool, open_browser
 
     saved = _saved_plan(Path(target))
     s = _load(saved["spec"] if saved else target)
-    store = Store.open(s.state_dir)
+    # a spec never applied is planned without creating its state, so that a refused or
+    # cancelled apply leaves nothing behind
+    fresh = not (s.state_dir / "state.db").exists()
+    store = Store.open(s.state_dir, create=not fresh)
     try:
-        store.lock(f"yamlset apply {target}")
+        if not fresh:
+            store.lock(f"yamlset apply {target}")
         sv = survey(s)
         p = planning.make_plan(s, store, sv, remote.read(s, store, os.environ))
         if saved:
@@ -197,6 +201,12 @@ def apply(target: str, yes: bool, until: str | None, no_wait: bool, open_browser
             return
         if not saved and not yes:
             _confirm()
+        if fresh:
+            store.close()
+            store = Store.open(s.state_dir)
+            store.lock(f"yamlset apply {target}")
+            if store.serial != p.serial:
+                raise StalePlanError("another apply of this spec ran meanwhile; run apply again")
         with _progress() as hooks:
             result = applying.apply(
                 s,
@@ -248,6 +258,11 @@ def show(spec: str, fmt: str) -> None:
     from yamlset.state import Store
 
     s = _load(spec)
+    if not (s.state_dir / "state.db").exists():
+        out.print(
+            f"{s.name}: nothing applied yet; `yamlset plan {spec}` shows what apply would do."
+        )
+        return
     store = Store.open(s.state_dir, create=False)
     try:
         data = collect_state(s, store)
