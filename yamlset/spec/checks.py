@@ -253,8 +253,11 @@ def _hosting(spec: _Spec) -> Iterator[Problem]:
 
 def _price(spec: _Spec) -> Iterator[Problem]:
     price = spec.get(("pool", "price_per_page"), (int, float))
-    if spec.get(("crowd", "backend"), str) == "toloka" and price == 0:
-        yield spec.problem(("pool", "price_per_page"), "toloka needs a price above 0")
+    # Toloka's floor for general tasks (guide/concepts/pool-edit.md): lower is refused there
+    if spec.get(("crowd", "backend"), str) == "toloka" and price is not None and price < 0.005:
+        yield spec.problem(
+            ("pool", "price_per_page"), f"Toloka pays at least $0.005 a page, not ${price:g}"
+        )
 
 
 _RULES: tuple[_Rule, ...] = (
