@@ -102,6 +102,7 @@ def make_plan(spec: Spec, store: Store, survey: Survey, remote: RemoteView | Non
     if not labeling_pending:
         rerun = any(c.stage == aggregate.NAME for c in changes)
         decided = aggregate.decide(spec, store) if rerun else aggregate.stored_decisions(store)
+    changes += _review(spec, store, decided)
     changes += export.changes(spec, store, decided)
     return Plan(
         spec_path=str(spec.path),
@@ -115,6 +116,27 @@ def make_plan(spec: Spec, store: Store, survey: Survey, remote: RemoteView | Non
             spec, aggregate.stored_decisions(store) if decided is None else decided
         ),
     )
+
+
+def _review(spec: Spec, store: Store, decided: dict[str, Decision] | None) -> list[Change]:
+    """Manual review's effect on the pages already answered: accepted, rejected, paid."""
+    if spec.crowd.backend != "toloka" or spec.pool.review != "manual" or decided is None:
+        return []
+    from yamlset.crowd.toloka_plan import review_preview
+
+    labels = {item: d.label for item, d in decided.items()}
+    accepted, rejected = review_preview(spec, store, labels)
+    if not accepted + rejected:
+        return []
+    pay = accepted * spec.pool.cost_per_assignment
+    return [
+        Change(
+            "+",
+            aggregate.NAME,
+            f"review {accepted + rejected:,} submitted pages: accept {accepted:,} "
+            f"(pay ${pay:,.3f}), reject {rejected:,}",
+        )
+    ]
 
 
 def _reasons(store: Store, stage: str, config: dict[str, Any]) -> tuple[str, ...]:

@@ -435,6 +435,18 @@ def test_an_edit_made_in_toloka_shows_as_drift_and_apply_sets_it_back(
         assert api.violations == []
 
 
+def test_plan_shows_what_manual_review_will_accept_reject_and_pay(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with stand_in(project) as api:
+        toloka_env(monkeypatch, api)
+        ok("apply", str(project), "--yes", "--until", "label")
+        text = ok("plan", str(project)).output
+        # one page of 15 images, overlap 3; worker-1 answers everything wrong
+        assert "review 3 submitted pages: accept 2 (pay $0.030), reject 1" in text, text
+        assert api.count("PATCH", r"/api/v1/assignments/.*") == 0  # plan decided nothing
+
+
 # -- 7. budget ---------------------------------------------------------------------------------
 
 

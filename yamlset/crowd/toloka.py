@@ -688,7 +688,7 @@ def review(
             for t, s in _pairs(assignment)
             if t.id in collector.items
         }
-        if _agreement(answers, decisions) >= spec.pool.accept_threshold:
+        if plan.agreement(answers, decisions) >= spec.pool.accept_threshold:
             _decide(session, assignment.id, "ACCEPTED", "Thank you!")
             accepted += 1
         else:
@@ -718,13 +718,6 @@ def _submitted(session: _Session, pool_id: str) -> list[Any]:
         if not page.has_more or not page.items:
             return found
         last = str(page.items[-1].id)
-
-
-def _agreement(answers: Mapping[str, str], decisions: Mapping[str, str | None]) -> float:
-    decided = [item for item in answers if decisions.get(item) is not None]
-    if not decided:
-        return 1.0  # nothing to judge the page by: the worker gets the benefit of the doubt
-    return sum(answers[i] == decisions[i] for i in decided) / len(decided)
 
 
 def _decide(session: _Session, assignment_id: str, status: str, comment: str) -> None:

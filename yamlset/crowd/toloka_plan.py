@@ -151,3 +151,29 @@ def destroyable(spec: Spec, store: Store) -> list[RemoteObject]:
         store.remote(kind, object_key(spec, kind)) for kind in ("pool", "training", "project")
     )
     return [r for r in records if r is not None and r.remote_id and r.status != "archived"]
+
+
+def agreement(answers: Mapping[str, str], decisions: Mapping[str, str | None]) -> float:
+    """The share of a page's answers that match the decided labels (undecided items aside)."""
+    decided = [item for item in answers if decisions.get(item) is not None]
+    if not decided:
+        return 1.0  # nothing to judge the page by: the worker gets the benefit of the doubt
+    return sum(answers[i] == decisions[i] for i in decided) / len(decided)
+
+
+def review_preview(
+    spec: Spec, store: Store, decisions: Mapping[str, str | None]
+) -> tuple[int, int]:
+    """(accepted, rejected): what manual review would do with the submitted pages whose
+    answers state holds, judged against `decisions`."""
+    pages: dict[str, dict[str, str]] = {}
+    rows = store.db.execute(
+        "SELECT assignment, item, value FROM answers WHERE backend = ? AND status = 'submitted'",
+        (f"toloka:{spec.crowd.environment}",),
+    )
+    for assignment, item, value in rows:
+        pages.setdefault(assignment, {})[item] = value
+    accepted = sum(
+        agreement(answers, decisions) >= spec.pool.accept_threshold for answers in pages.values()
+    )
+    return accepted, len(pages) - accepted
