@@ -114,12 +114,17 @@ def test_the_design_example_validates_and_plans_without_credentials(tmp_path: Pa
 
 
 def test_apply_without_a_terminal_or_yes_changes_nothing(tmp_path: Path) -> None:
-    write(tmp_path, {"s.yaml": """\
+    write(
+        tmp_path,
+        {
+            "s.yaml": """\
         version: 1
         name: careful
         classes:
           a: {folder: photos}
-    """})
+    """
+        },
+    )
     (tmp_path / "photos").mkdir()
     result = CliRunner().invoke(main, ["apply", str(tmp_path / "s.yaml")], input="")
     assert result.exit_code == 1

@@ -7,13 +7,11 @@ Google error JSON for a bad key, an exhausted quota (429) and a forbidden projec
 
 from __future__ import annotations
 
-import json
 import random
-import threading
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes._http import JsonHandler, LoopbackFake
+from tests.fakes._http import Request as Request
 
 PATH = "/customsearch/v1"
 MAX_NUM = 10
@@ -28,15 +26,7 @@ QUOTA_MESSAGE = (
 FORBIDDEN_MESSAGE = "This project does not have the access to Custom Search JSON API."
 
 
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str
-    params: dict[str, str]
-    headers: dict[str, str]
-
-
-class FakeGoogle:
+class FakeGoogle(LoopbackFake):
     """`catalogue_size_per_query` images for every query (the API shows at most 100).
 
     Faults: `quota_after` answers 429 after that many requests; `forbidden` answers 403.
@@ -58,22 +48,7 @@ class FakeGoogle:
         self.key, self.cx, self.seed = key, cx, seed
         self.quota_after = quota_after
         self.forbidden = forbidden
-        self.requests: list[Request] = []
-        self._server: ThreadingHTTPServer | None = None
-
-    def start(self) -> str:
-        """Serve on 127.0.0.1:<free port>; returns the api_url."""
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.fake = self  # type: ignore[attr-defined]
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        return f"http://127.0.0.1:{self._server.server_port}{PATH}"
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        super().__init__(_Handler, PATH)
 
     def catalogue(self, query: str) -> list[dict[str, Any]]:
         """The result items a query finds, in rank order."""
@@ -156,19 +131,11 @@ def _error(code: int, message: str, status: str, reason: str) -> Answer:
     return code, {"error": error}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        fake: FakeGoogle = self.server.fake  # type: ignore[attr-defined]
-        parts = urlsplit(self.path)
-        params = dict(parse_qsl(parts.query, keep_blank_values=True))
-        status, body = fake.answer(params) if parts.path == PATH else (404, {"error": {}})
-        fake.requests.append(Request("GET", parts.path, params, dict(self.headers.items())))
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+class _Handler(JsonHandler):
+    content_type = "application/json; charset=UTF-8"
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+    def do_GET(self) -> None:
+        fake: FakeGoogle = self.fake
+        path, params = self.query()
+        status, body = fake.answer(params) if path == PATH else (404, {"error": {}})
+        self.answer_json(path, params, (status, {}, body))

@@ -7,14 +7,14 @@ tokens, X-RateLimit-Limit-*/X-RateLimit-Available-* headers and 429 with Retry-A
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import threading
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes._http import JsonHandler, LoopbackFake
+from tests.fakes._http import Request as Request
 
 LICENSES = (  # (code, version) as Openverse reports them
     ("by", "2.0"),
@@ -32,15 +32,7 @@ TOKEN_PATH = "/v1/auth_tokens/token/"
 Answer = tuple[int, dict[str, str], Any]
 
 
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str
-    params: dict[str, str]
-    headers: dict[str, str]
-
-
-class FakeOpenverse:
+class FakeOpenverse(LoopbackFake):
     """`catalogue_size_per_query` images for every query, files under `image_base_url`.
 
     Faults: `throttle_after` answers 429 (with `retry_after`) to search requests after that
@@ -69,26 +61,9 @@ class FakeOpenverse:
         self.burst = burst
         self.clients = dict(clients or {})
         self.tokens: set[str] = set()
-        self.requests: list[Request] = []
-        self.base_url = ""
         self._searches = 0
-        self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
-
-    def start(self) -> str:
-        """Serve on 127.0.0.1:<free port>; returns the api_url of image search."""
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.fake = self  # type: ignore[attr-defined]
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
-        return self.base_url + SEARCH_PATH
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        super().__init__(_Handler, SEARCH_PATH)  # start() returns the api_url of image search
 
     def catalogue(self, query: str) -> list[dict[str, Any]]:
         """The images a query finds, in the API's rank order."""
@@ -186,41 +161,20 @@ class FakeOpenverse:
         }
 
 
-class _Handler(BaseHTTPRequestHandler):
+_NOT_FOUND: Answer = (404, {}, {"detail": "Not found."})
+
+
+class _Handler(JsonHandler):
     def do_GET(self) -> None:
-        parts = urlsplit(self.path)
-        params = dict(parse_qsl(parts.query, keep_blank_values=True))
-        if parts.path != SEARCH_PATH:
-            self._answer(parts.path, params, (404, {}, {"detail": "Not found."}))
-            return
-        self._answer(parts.path, params, self._fake.search(params, dict(self.headers.items())))
+        fake: FakeOpenverse = self.fake
+        path, params = self.query()
+        found = path == SEARCH_PATH
+        answer = fake.search(params, dict(self.headers.items())) if found else _NOT_FOUND
+        self.answer_json(path, params, answer)
 
     def do_POST(self) -> None:
-        parts = urlsplit(self.path)
+        fake: FakeOpenverse = self.fake
+        path = urlsplit(self.path).path
         length = int(self.headers.get("Content-Length", "0"))
         form = dict(parse_qsl(self.rfile.read(length).decode()))
-        if parts.path != TOKEN_PATH:
-            self._answer(parts.path, form, (404, {}, {"detail": "Not found."}), method="POST")
-            return
-        self._answer(parts.path, form, self._fake.token(form), method="POST")
-
-    @property
-    def _fake(self) -> FakeOpenverse:
-        return self.server.fake  # type: ignore[attr-defined, no-any-return]
-
-    def _answer(
-        self, path: str, params: dict[str, str], answer: Answer, method: str = "GET"
-    ) -> None:
-        self._fake.requests.append(Request(method, path, params, dict(self.headers.items())))
-        status, headers, body = answer
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.answer_json(path, form, fake.token(form) if path == TOKEN_PATH else _NOT_FOUND)

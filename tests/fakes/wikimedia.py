@@ -7,13 +7,12 @@ more results remain, `batchcomplete`, and the maxlag error with Retry-After.
 
 from __future__ import annotations
 
-import json
 import random
 import threading
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes._http import JsonHandler, LoopbackFake
+from tests.fakes._http import Request as Request
 
 LICENSES = (  # (LicenseShortName, LicenseUrl) as Commons writes them
     ("CC BY-SA 4.0", "https://creativecommons.org/licenses/by-sa/4.0"),
@@ -27,15 +26,7 @@ MAX_LIMIT = 50  # gsrlimit's ceiling without the bot right
 FILTER = " filetype:bitmap"
 
 
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str
-    params: dict[str, str]
-    headers: dict[str, str]
-
-
-class FakeWikimedia:
+class FakeWikimedia(LoopbackFake):
     """`catalogue_size_per_query` files for every query, images under `image_base_url`.
 
     Faults: `maxlag_times` answers that many requests with the maxlag error first;
@@ -58,23 +49,8 @@ class FakeWikimedia:
         self.maxlag_times = maxlag_times
         self.retry_after = retry_after
         self.error = error
-        self.requests: list[Request] = []
-        self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
-
-    def start(self) -> str:
-        """Serve on 127.0.0.1:<free port>; returns the api_url."""
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.fake = self  # type: ignore[attr-defined]
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        return f"http://127.0.0.1:{self._server.server_port}/w/api.php"
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        super().__init__(_Handler, "/w/api.php")
 
     def catalogue(self, query: str) -> list[dict[str, Any]]:
         """The files a query finds, best first: the rank order the API reports via `index`."""
@@ -176,21 +152,10 @@ def _thumb(url: str, f: dict[str, Any], width: int, base: str) -> dict[str, Any]
     }
 
 
-class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        fake: FakeWikimedia = self.server.fake  # type: ignore[attr-defined]
-        parts = urlsplit(self.path)
-        params = dict(parse_qsl(parts.query, keep_blank_values=True))
-        fake.requests.append(Request("GET", parts.path, params, dict(self.headers.items())))
-        status, headers, body = fake.answer(params)
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(payload)
+class _Handler(JsonHandler):
+    content_type = "application/json; charset=utf-8"
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+    def do_GET(self) -> None:
+        fake: FakeWikimedia = self.fake
+        path, params = self.query()
+        self.answer_json(path, params, fake.answer(params))
