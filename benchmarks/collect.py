@@ -1,6 +1,6 @@
 """Download + resize throughput: yamlset's pipeline against img2dataset, on loopback.
 
-    python benchmarks/collect.py [--images 1000] [--threads 16] [--skip-img2dataset]
+    python benchmarks/collect.py [--images 1000] [--threads 16] [--repeat 1] [--skip-img2dataset]
 
 Generates (once, cached in benchmarks/.work/) a corpus of photo-sized JPEGs, serves it
 from a loopback HTTP/1.1 server in its own process, then runs each contender as a
@@ -10,6 +10,9 @@ child process and measures it from outside, the same way for all:
 - CPU time of the child and all its descendants (RUSAGE_CHILDREN around the run);
 - peak RSS: the largest sum of RSS over the child's process tree, sampled every 50 ms
   (shared pages of forked workers count once per process, so this overstates a little).
+
+With --repeat N the contenders run N times, interleaved, so that load from other jobs on
+the machine hits all of them alike; the summary gives each one's median and range.
 
 Contenders: yamlset (fetch_and_derive to 299x299 crop JPEG q90, pHash on),
 img2dataset (the baseline, in its own venv), and a ceiling: Pillow draft decode and
@@ -24,6 +27,7 @@ import io
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -127,7 +131,8 @@ def _serve(ports: Queue[int]) -> None:
 # -- contenders (each runs as `collect.py --run NAME ...` in a child process) ---------------
 
 
-def run_yamlset(urls: list[str], out: Path, threads: int) -> int:
+def run_yamlset(urls: list[str], out: Path, threads: int) -> tuple[int, float]:
+    """Images made, and the CPU seconds of this (the parent) process alone."""
     sys.path.insert(0, str(ROOT))
     from yamlset.download import make_session
     from yamlset.pipeline import Job, fetch_and_derive
@@ -145,7 +150,9 @@ def run_yamlset(urls: list[str], out: Path, threads: int) -> int:
         collect=collect,
         session=session,
     )
-    return sum(r.ok for r in results)
+    made = sum(r.ok for r in results)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return made, own.ru_utime + own.ru_stime
 
 
 def _decode_one(path: str) -> int:
@@ -217,6 +224,7 @@ class Figures:
     wall_s: float
     cpu_s: float
     peak_rss_mb: float
+    parent_cpu_s: float | None = None  # yamlset's own process, without its workers
 
 
 def _tree_rss(pid: int) -> int:
@@ -234,10 +242,15 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def measure(name: str, cmd: list[str], count: Callable[[str], int]) -> Figures:
+def measure(
+    name: str, cmd: list[str], count: Callable[[str], int], *, parent: bool = False
+) -> Figures:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    # img2dataset's albumentations asks PyPI for a newer version at import, in every
+    # process: network time that is no part of the work measured here.
+    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
     peak = 0
     done = threading.Event()
 
@@ -256,7 +269,8 @@ def measure(name: str, cmd: list[str], count: Callable[[str], int]) -> Figures:
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         print(f"{name} exited with {proc.returncode}", file=sys.stderr)
-    return Figures(name, count(stdout), wall, cpu, peak / 1e6)
+    parent_cpu = _parent_cpu(stdout) if parent else None
+    return Figures(name, count(stdout), wall, cpu, peak / 1e6, parent_cpu)
 
 
 def _count_files(folder: Path) -> Callable[[str], int]:
@@ -264,24 +278,54 @@ def _count_files(folder: Path) -> Callable[[str], int]:
 
 
 def _count_stdout(stdout: str) -> int:
-    return int(stdout.strip().splitlines()[-1]) if stdout.strip() else 0
+    return int(stdout.split()[-2 if "cpu=" in stdout else -1]) if stdout.strip() else 0
 
 
-def report(rows: list[Figures]) -> None:
-    base = next((r for r in rows if r.name == "img2dataset"), None)
+def _parent_cpu(stdout: str) -> float | None:
+    last = stdout.split()[-1] if stdout.strip() else ""
+    return float(last[4:]) if last.startswith("cpu=") else None
+
+
+def report(runs: list[list[Figures]]) -> None:
     print()
     print(
-        f"{'contender':<22}{'images':>8}{'images/s':>10}{'x img2ds':>10}"
-        f"{'CPU-ms/img':>12}{'peak RSS MB':>13}"
+        f"{'run':>4} {'contender':<22}{'images':>8}{'images/s':>10}{'x img2ds':>10}"
+        f"{'CPU-ms/img':>12}{'(parent)':>10}{'peak RSS MB':>13}"
     )
-    for r in rows:
-        rate = r.images / r.wall_s if r.wall_s else 0.0
-        ratio = f"{rate / (base.images / base.wall_s):.2f}" if base and base.images else "-"
-        cpu_ms = 1000 * r.cpu_s / max(1, r.images)
-        print(
-            f"{r.name:<22}{r.images:>8}{rate:>10.1f}{ratio:>10}{cpu_ms:>12.1f}"
-            f"{r.peak_rss_mb:>13.0f}"
-        )
+    ratios: dict[str, list[float]] = {}
+    for i, rows in enumerate(runs, start=1):
+        base = next((r for r in rows if r.name == "img2dataset"), None)
+        for r in rows:
+            rate = r.images / r.wall_s if r.wall_s else 0.0
+            ratio = rate / (base.images / base.wall_s) if base and base.images else None
+            if ratio is not None:
+                ratios.setdefault(r.name, []).append(ratio)
+            cpu_ms = 1000 * r.cpu_s / max(1, r.images)
+            own = (
+                "" if r.parent_cpu_s is None else f"{1000 * r.parent_cpu_s / max(1, r.images):.1f}"
+            )
+            print(
+                f"{i:>4} {r.name:<22}{r.images:>8}{rate:>10.1f}"
+                f"{'-' if ratio is None else f'{ratio:.2f}':>10}{cpu_ms:>12.1f}{own:>10}"
+                f"{r.peak_rss_mb:>13.0f}"
+            )
+    if len(runs) > 1:
+        print()
+        for name in [r.name for r in runs[0]]:
+            mine = [r for rows in runs for r in rows if r.name == name]
+            rates = [r.images / r.wall_s for r in mine]
+            cpus = [1000 * r.cpu_s / max(1, r.images) for r in mine]
+            line = f"{name:<22} images/s {_spread(rates)}  CPU-ms/img {_spread(cpus)}"
+            if name in ratios:
+                line += f"  x img2ds {_spread(ratios[name], digits=2)}"
+            print(line)
+
+
+def _spread(values: list[float], *, digits: int = 1) -> str:
+    return (
+        f"{statistics.median(values):.{digits}f} "
+        f"[{min(values):.{digits}f}-{max(values):.{digits}f}]"
+    )
 
 
 def main() -> None:
@@ -300,37 +344,47 @@ def main() -> None:
     path_file = WORK / "paths.txt"
     path_file.write_text("\n".join(str(p) for p in paths) + "\n")
     me = [sys.executable, str(Path(__file__).resolve())]
-    rows = []
+    runs = []
     try:
-        out = _fresh(WORK / "out-yamlset")
-        cmd = [
-            *me,
-            "--run",
-            "yamlset",
-            "--list",
-            str(url_file),
-            "--out",
-            str(out),
-            "--threads",
-            str(args.threads),
-        ]
-        rows.append(measure("yamlset", cmd, _count_stdout))
-        if not args.skip_img2dataset:
-            out = _fresh(WORK / "out-img2dataset")
-            cmd = img2dataset_command(url_file, out, args.threads, len(urls))
-            rows.append(measure("img2dataset", cmd, _count_files(out)))
-        cmd = [*me, "--run", "ceiling", "--list", str(path_file)]
-        rows.append(measure("ceiling (decode only)", cmd, _count_stdout))
+        for _ in range(args.repeat):
+            runs.append(_run_all(args, me, url_file, path_file, len(urls)))
     finally:
         server.terminate()
         server.join()
-    report(rows)
+    report(runs)
+
+
+def _run_all(
+    args: argparse.Namespace, me: list[str], url_file: Path, path_file: Path, n: int
+) -> list[Figures]:
+    rows = []
+    out = _fresh(WORK / "out-yamlset")
+    cmd = [
+        *me,
+        "--run",
+        "yamlset",
+        "--list",
+        str(url_file),
+        "--out",
+        str(out),
+        "--threads",
+        str(args.threads),
+    ]
+    rows.append(measure("yamlset", cmd, _count_stdout, parent=True))
+    if not args.skip_img2dataset:
+        out = _fresh(WORK / "out-img2dataset")
+        cmd = img2dataset_command(url_file, out, args.threads, n)
+        rows.append(measure("img2dataset", cmd, _count_files(out)))
+    cmd = [*me, "--run", "ceiling", "--list", str(path_file)]
+    rows.append(measure("ceiling (decode only)", cmd, _count_stdout))
+    return rows
 
 
 def _child(args: argparse.Namespace) -> None:
     lines = Path(args.list).read_text().split()
     if args.run == "yamlset":
-        print(run_yamlset(lines, Path(args.out), args.threads))
+        made, cpu_s = run_yamlset(lines, Path(args.out), args.threads)
+        print(made, f"cpu={cpu_s:.3f}")
     else:
         print(run_ceiling(lines))
 
@@ -345,6 +399,7 @@ def _parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     p.add_argument("--images", type=int, default=1000)
     p.add_argument("--threads", type=int, default=16)
+    p.add_argument("--repeat", type=int, default=1, help="runs of every contender, interleaved")
     p.add_argument("--skip-img2dataset", action="store_true")
     p.add_argument("--run", choices=["yamlset", "ceiling"], help=argparse.SUPPRESS)
     p.add_argument("--list", help=argparse.SUPPRESS)

@@ -30,7 +30,7 @@ def test_fetches_body_type_and_names_the_contact(
     server: ImageServer, session: requests.Session
 ) -> None:
     got = fetch(session, server.url("/photo.jpg"), max_bytes=10**6, timeout=5, retries=0)
-    assert got.data[:2] == b"\xff\xd8"
+    assert got.data == server.files["/photo.jpg"][0]
     assert got.content_type == "image/jpeg"
     assert got.final_url == server.url("/photo.jpg")
     assert (
@@ -112,6 +112,18 @@ def test_bodies_past_max_bytes_are_abandoned(
         fetch(session, server.url(path), max_bytes=500_000, timeout=5, retries=3, sleep=sleeps)
     assert "1000000" not in e.value.reason and "500000" in e.value.reason
     assert server.hits(path) == 1  # not retried
+
+
+@pytest.mark.parametrize(
+    ("path", "size"),
+    [("/big-length.jpg", 3_000_000), ("/big-stream.jpg", -(-3_000_000 // 65536) * 65536)],
+)
+def test_bodies_under_max_bytes_arrive_whole_with_or_without_a_length(
+    server: ImageServer, session: requests.Session, path: str, size: int
+) -> None:
+    # With Content-Length the body is read in one call; without, in chunks until the end.
+    got = fetch(session, server.url(path), max_bytes=10**7, timeout=5, retries=0)
+    assert len(got.data) == size and set(got.data) == {0xFF}
 
 
 def test_refused_connections_are_retried(session: requests.Session) -> None:

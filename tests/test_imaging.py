@@ -176,3 +176,14 @@ def test_derived_names_are_stable_and_differ_by_parameters() -> None:
         ImageSpec(format="webp"),
     ]
     assert len({derived_name(SHA, v) for v in variants}) == len(variants)
+
+
+def test_bytes_given_by_the_caller_derive_like_the_file(tmp_path: Path) -> None:
+    src = _file(tmp_path, "big.jpg", fake.jpeg((1600, 1200), orientation=6))
+    image = ImageSpec(size=(299, 299), fit="crop")
+    from_file = probe_and_derive(src, tmp_path / "a.jpg", image, want_phash=True)
+    data = src.read_bytes()
+    src.unlink()  # only the bytes are read
+    from_bytes = probe_and_derive(src, tmp_path / "b.jpg", image, want_phash=True, data=data)
+    assert from_bytes == from_file
+    assert (tmp_path / "a.jpg").read_bytes() == (tmp_path / "b.jpg").read_bytes()

@@ -9,7 +9,7 @@ from PIL import Image
 from tests.fakes import images as fake
 from tests.fakes.images import ImageServer, serving
 from yamlset.download import make_session
-from yamlset.pipeline import Job, Result, derive_cached, fetch_and_derive
+from yamlset.pipeline import Job, Result, _read_once, derive_cached, fetch_and_derive
 from yamlset.spec.model import CollectSpec, ImageSpec
 
 COLLECT = CollectSpec(threads=4, retries=0, timeout=5, min_side=200)
@@ -130,3 +130,42 @@ def test_stopping_early_leaves_no_half_written_files(server: ImageServer, tmp_pa
     # A bounded window: far fewer than 1000 requests were ever made.
     assert server.hits("/large.jpg") < 100
     assert _leftovers(tmp_path) == []
+
+
+def test_reading_an_original_for_its_derivation_leaves_it_intact(tmp_path: Path) -> None:
+    # _read_once drops the file's pages from the page cache: the file itself is untouched.
+    path = tmp_path / "original"
+    path.write_bytes(b"\xff\xd8" + bytes(range(256)) * 1000)
+    before = path.read_bytes()
+    assert _read_once(path) == before
+    assert path.read_bytes() == before
+
+
+def test_derived_files_and_their_folder_are_synced_before_results_are_yielded(
+    server: ImageServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from yamlset import pipeline
+
+    synced: list[Path] = []
+    real = pipeline._fsync
+
+    def spy(path: Path) -> None:
+        synced.append(path)
+        real(path)
+
+    monkeypatch.setattr(pipeline, "_fsync", spy)
+    jobs = [Job(p, server.url(p)) for p in ("/large.jpg", "/photo.jpg")]
+    results = fetch_and_derive(
+        jobs,
+        cache_dir=tmp_path / "cache",
+        derived_dir=tmp_path / "derived",
+        image=IMAGE,
+        collect=COLLECT,
+        session=make_session(None, pool_size=4),
+        workers=1,
+    )
+    for r in results:  # what a caller records here must already be on disk
+        assert r.derived_path is not None and r.original_path is not None
+        assert r.derived_path in synced
+        assert r.original_path.parent in synced  # the cache file's rename
+        assert tmp_path / "derived" in synced  # the derived file's rename

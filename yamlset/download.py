@@ -99,8 +99,8 @@ def _fetch_once(session: requests.Session, url: str, *, max_bytes: int, timeout:
     try:
         with session.get(url, stream=True, timeout=(timeout, timeout)) as resp:
             _check_status(resp)
-            _check_length(resp, max_bytes)
-            data = _read_capped(resp, max_bytes)
+            length = _check_length(resp, max_bytes)
+            data = _read_capped(resp, max_bytes, length)
             content_type = resp.headers.get("Content-Type", "")
             return Fetched(data, content_type, resp.url)
     except (requests.ConnectionError, requests.Timeout) as e:
@@ -122,24 +122,30 @@ def _check_status(resp: requests.Response) -> None:
     raise DownloadError(f"HTTP {code}")
 
 
-def _check_length(resp: requests.Response, max_bytes: int) -> None:
+def _check_length(resp: requests.Response, max_bytes: int) -> int | None:
+    """The body's size when the headers tell it (None when they cannot), or DownloadError."""
     declared = resp.headers.get("Content-Length", "")
     # With Content-Encoding the header counts compressed bytes; the stream cap still holds.
-    if (
-        declared.isdigit()
-        and int(declared) > max_bytes
-        and not resp.headers.get("Content-Encoding")
-    ):
+    if not declared.isdigit() or resp.headers.get("Content-Encoding"):
+        return None
+    if int(declared) > max_bytes:
         raise DownloadError(f"too large: {int(declared)} bytes > collect.max_bytes {max_bytes}")
+    return int(declared)
 
 
-def _read_capped(resp: requests.Response, max_bytes: int) -> bytes:
-    body = bytearray()
-    for chunk in resp.iter_content(_CHUNK):
-        body += chunk
-        if len(body) > max_bytes:
+def _read_capped(resp: requests.Response, max_bytes: int, length: int | None) -> bytes:
+    # With the length known, one read of exactly that size: the body arrives in one
+    # buffer with no joining copy (a 1 MB photo otherwise takes four reads and three
+    # copies). One byte more asks the server for nothing but tells a longer body apart.
+    size = _CHUNK if length is None else max(1, length + 1)
+    chunks: list[bytes] = []
+    total = 0
+    for chunk in resp.iter_content(size):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > max_bytes:
             raise DownloadError(f"too large: over collect.max_bytes {max_bytes} bytes")
-    return bytes(body)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -6,6 +6,7 @@ small frozen values that pickle cheaply.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import tempfile
@@ -96,20 +97,22 @@ def probe_and_derive(
     want_phash: bool,
     collect: CollectSpec | None = None,
     sync: bool = True,
+    data: bytes | None = None,
 ) -> Derived:
     """Decode `src` once, check it and write the derived image to `dst` atomically.
 
     With `collect`, its format, min_side and max_aspect filters are applied from the
     header, before the costly decode. With `dst` None nothing is written (a probe).
     With `sync` false the file is not fsync'ed: the caller must sync it before
-    recording it anywhere (the pipeline does, off the decoding processes).
+    recording it anywhere (the pipeline does, off the decoding processes). `data`, when
+    given, is `src`'s content, already read by the caller.
     Raises ImageRejected with a one-line reason for anything that is not a usable image.
     """
     with warnings.catch_warnings():
         # A file between MAX_PIXELS and twice that only warns; treat it like a bomb.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            with Image.open(src) as im:
+            with Image.open(src if data is None else io.BytesIO(data)) as im:
                 return _derive_open(im, dst, image, want_phash, collect, sync)
         except Image.DecompressionBombWarning as e:
             raise ImageRejected(f"decompression bomb: {e}") from None

@@ -198,10 +198,13 @@ class _Engine:
             wait(pending, return_when=FIRST_COMPLETED)
             for fetched in [f for f in downloads if f.done()]:
                 yield from self._downloaded(downloads.pop(fetched), fetched, derives, by_sha)
+            results: list[Result] = []
             for derived in [f for f in derives if f.done()]:
                 waiting = derives.pop(derived)
                 by_sha.pop(waiting[0].sha256, None)
-                yield from (self._result(c, derived) for c in waiting)
+                results.extend(self._result(c, derived) for c in waiting)
+            _sync(results, self.derived_dir)
+            yield from results
 
     def _downloaded(
         self,
@@ -252,7 +255,6 @@ class _Engine:
                 cached.size,
             )
         dst = self.derived_dir / derived_name(cached.sha256, self.image)
-        _fsync(dst)  # before the caller records it: a crash can only lose unrecorded files
         return Result(
             job.key, job.url, True, None, cached.sha256, cached.path, outcome, dst, cached.size
         )
@@ -287,6 +289,18 @@ def _write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_dir(path.parent)  # the rename too: the caller records the file once this returns
+
+
+def _sync(results: list[Result], derived_dir: Path) -> None:
+    """Make the derived files of `results` durable before the caller records them, so a
+    crash or power cut can only lose files nothing points to: each file's data, then
+    their one folder's entries (the renames) with a single fsync for the whole batch."""
+    paths = {r.derived_path for r in results if r.derived_path is not None}
+    for path in paths:
+        _fsync(path)
+    if paths:
+        _fsync_dir(derived_dir)
 
 
 def _fsync(path: Path) -> None:
@@ -297,13 +311,41 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+def _fsync_dir(path: Path) -> None:
+    # A rename is durable once its folder is synced. Windows cannot open a folder (and
+    # NTFS journals renames itself).
+    if os.name != "nt":
+        _fsync(path)
+
+
+def _read_once(path: Path) -> bytes:
+    """The original's bytes, then its pages dropped from the page cache.
+
+    Originals are read once per derivation and were fsynced when cached, so their pages
+    are clean: keeping ~1 MB of them per image only crowds out other files, and pages
+    freed here go straight to the next download's cache write (on a VM, fresh pages cost
+    the host a fault each: writing a 1 MB original then takes 3 ms of CPU instead of 0.4).
+    """
+    with open(path, "rb") as f:
+        data = f.read()
+        if hasattr(os, "posix_fadvise"):
+            os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    return data
+
+
 def _derive(
     src: Path, dst: Path, image: ImageSpec, collect: CollectSpec, want_phash: bool
 ) -> Derived | str:
     """Runs in a worker process: a rejection comes back as its reason, not a traceback."""
     try:
+        data = _read_once(src)
+    except OSError as e:
+        return f"cannot read the original: {e.strerror}"
+    try:
         # The parent fsyncs: a decoding process blocked on the disk would idle its core.
-        return probe_and_derive(src, dst, image, want_phash=want_phash, collect=collect, sync=False)
+        return probe_and_derive(
+            src, dst, image, want_phash=want_phash, collect=collect, sync=False, data=data
+        )
     except ImageRejected as e:
         return e.reason
     except MemoryError:
