@@ -19,3 +19,13 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    sync_dir(path.parent)
+
+
+def sync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable: without it a power cut can undo the os.replace."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
