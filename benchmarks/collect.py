@@ -1,6 +1,7 @@
 """Download + resize throughput: yamlset's pipeline against img2dataset, on loopback.
 
-    python benchmarks/collect.py [--images 1000] [--threads 16] [--repeat 1] [--skip-img2dataset]
+    python benchmarks/collect.py [--images 1000] [--threads 16] [--repeat 1]
+        [--skip-img2dataset] [--skip-apply]
 
 Generates (once, cached in benchmarks/.work/) a corpus of photo-sized JPEGs, serves it
 from a loopback HTTP/1.1 server in its own process, then runs each contender as a
@@ -15,8 +16,10 @@ With --repeat N the contenders run N times, interleaved, so that load from other
 the machine hits all of them alike; the summary gives each one's median and range.
 
 Contenders: yamlset (fetch_and_derive to 299x299 crop JPEG q90, pHash on),
-img2dataset (the baseline, in its own venv), and a ceiling: Pillow draft decode and
-resize of the same files from disk in a process pool, no network, no encode.
+yamlset apply (the user's path: `python -m yamlset apply SPEC --yes --until resize` on a
+spec listing the same URLs, fresh state each run, so SQLite writes, dedupe and plan
+included), img2dataset (the baseline, in its own venv), and a ceiling: Pillow draft
+decode and resize of the same files from disk in a process pool, no network, no encode.
 """
 
 from __future__ import annotations
@@ -155,6 +158,43 @@ def run_yamlset(urls: list[str], out: Path, threads: int) -> tuple[int, float]:
     return made, own.ru_utime + own.ru_stime
 
 
+APPLY_SPEC = """\
+version: 1
+name: bench
+classes:
+  photos:
+    title: Photos
+    urls: urls.txt
+image: {{size: [299, 299], fit: crop, quality: 90}}
+collect: {{threads: {threads}, dedupe: perceptual}}
+crowd: {{backend: files}}
+hosting: {{type: static, base_url: "http://127.0.0.1:9/x/"}}  # never contacted
+"""
+
+
+def apply_command(url_file: Path, folder: Path, threads: int) -> list[str]:
+    """`yamlset apply --until resize` on a fresh spec folder listing the corpus URLs."""
+    shutil.copyfile(url_file, folder / "urls.txt")
+    spec = folder / "bench.yaml"
+    spec.write_text(APPLY_SPEC.format(threads=threads))
+    return [sys.executable, "-m", "yamlset", "apply", str(spec), "--yes", "--until", "resize"]
+
+
+def _count_derived(folder: Path) -> Callable[[str], int]:
+    """Images the apply run derived, from its state database (read after it exited)."""
+
+    def count(_stdout: str) -> int:
+        import sqlite3
+
+        db = sqlite3.connect(folder / ".yamlset" / "bench" / "state.db")
+        try:
+            return db.execute("SELECT COUNT(*) FROM derived WHERE file IS NOT NULL").fetchone()[0]
+        finally:
+            db.close()
+
+    return count
+
+
 def _decode_one(path: str) -> int:
     from PIL import Image
 
@@ -227,24 +267,76 @@ class Figures:
     parent_cpu_s: float | None = None  # yamlset's own process, without its workers
 
 
-def _tree_rss(pid: int) -> int:
+def _tree(pid: int) -> tuple[int, set[int]]:
+    """Sum of RSS over the process tree under pid, and the pids in it."""
     import psutil
 
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
     except psutil.Error:
-        return 0
+        return 0, set()
     total = 0
     for p in procs:
         with contextlib.suppress(psutil.Error):
             total += p.memory_info().rss
-    return total
+    return total, {p.pid for p in procs}
+
+
+def _become_subreaper() -> None:
+    """Adopt the orphans of the children we measure, so their CPU time reaches RUSAGE_CHILDREN.
+
+    A child's descendants count there only once someone waits for them. A multiprocessing
+    forkserver (and the workers it forks, and the resource tracker) is never waited for by
+    the process that started it: when that process exits it is reparented to init and its
+    CPU time is lost. As a subreaper (Linux), this process adopts and reaps it instead.
+    """
+    import ctypes
+
+    pr_set_child_subreaper = 36
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0)
+
+
+def _reap(pids: set[int], timeout: float = 10.0) -> int:
+    """Wait for those of pids that are (or become, as their parents exit) our children."""
+    reaped = 0
+    left = set(pids)
+    deadline = time.monotonic() + timeout
+    while left and time.monotonic() < deadline:
+        waiting = False
+        for pid in sorted(left):
+            try:
+                got, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:  # not ours (yet), or already gone
+                continue
+            if got:
+                left.discard(pid)
+                reaped += 1
+            else:
+                waiting = True  # adopted, still running: a forkserver winding down
+        if not waiting and not any(_adopted(pid) for pid in left):
+            break
+        time.sleep(0.01)
+    return reaped
+
+
+def _adopted(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).ppid() == os.getpid()
+    except psutil.Error:
+        return False
 
 
 def measure(
-    name: str, cmd: list[str], count: Callable[[str], int], *, parent: bool = False
+    name: str, cmd: list[str], count: Callable[[str], int], *, parent: str | None = None
 ) -> Figures:
+    """Run cmd and measure it; `parent` says where the child's own CPU comes from: "stdout"
+    (it prints `cpu=S`), or "exit" (workers forked by a forkserver, which the child never
+    waits for: its own CPU is what RUSAGE_CHILDREN gained by its exit)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     # img2dataset's albumentations asks PyPI for a newer version at import, in every
@@ -252,12 +344,15 @@ def measure(
     env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
     peak = 0
+    seen: set[int] = set()
     done = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not done.wait(0.05):
-            peak = max(peak, _tree_rss(proc.pid))
+            rss, pids = _tree(proc.pid)
+            peak = max(peak, rss)
+            seen.update(pids)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -265,11 +360,17 @@ def measure(
     wall = time.perf_counter() - start
     done.set()
     sampler.join()
+    at_exit = resource.getrusage(resource.RUSAGE_CHILDREN)
+    orphans = _reap(seen - {proc.pid})
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         print(f"{name} exited with {proc.returncode}", file=sys.stderr)
-    parent_cpu = _parent_cpu(stdout) if parent else None
+    parent_cpu = None
+    if parent == "stdout":
+        parent_cpu = _parent_cpu(stdout)
+    elif parent == "exit" and orphans:
+        parent_cpu = (at_exit.ru_utime - before.ru_utime) + (at_exit.ru_stime - before.ru_stime)
     return Figures(name, count(stdout), wall, cpu, peak / 1e6, parent_cpu)
 
 
@@ -334,6 +435,7 @@ def main() -> None:
         _child(args)
         return
     paths = make_corpus(args.images)
+    _become_subreaper()
     ports: Queue[int] = Queue()
     server = Process(target=_serve, args=(ports,), daemon=True)
     server.start()
@@ -370,7 +472,11 @@ def _run_all(
         "--threads",
         str(args.threads),
     ]
-    rows.append(measure("yamlset", cmd, _count_stdout, parent=True))
+    rows.append(measure("yamlset", cmd, _count_stdout, parent="stdout"))
+    if not args.skip_apply:
+        folder = _fresh(WORK / "out-apply")
+        cmd = apply_command(url_file, folder, args.threads)
+        rows.append(measure("yamlset apply", cmd, _count_derived(folder), parent="exit"))
     if not args.skip_img2dataset:
         out = _fresh(WORK / "out-img2dataset")
         cmd = img2dataset_command(url_file, out, args.threads, n)
@@ -401,6 +507,7 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=16)
     p.add_argument("--repeat", type=int, default=1, help="runs of every contender, interleaved")
     p.add_argument("--skip-img2dataset", action="store_true")
+    p.add_argument("--skip-apply", action="store_true", help="no `yamlset apply` row")
     p.add_argument("--run", choices=["yamlset", "ceiling"], help=argparse.SUPPRESS)
     p.add_argument("--list", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)

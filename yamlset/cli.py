@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -144,6 +145,9 @@ def _print_plan(p: Any, s: Any, fmt: str) -> None:
 
 @contextmanager
 def _progress() -> Iterator[ProgressHooks]:
+    # No refresh thread (auto_refresh off; we redraw at most 10 times a second from the
+    # callbacks): with a single thread, the decoding pool can fork rather than start a
+    # forkserver, which saves ~0.4 s and ~30 MB per apply.
     bars = Progress(
         TextColumn("  {task.description:<10}"),
         BarColumn(),
@@ -151,18 +155,29 @@ def _progress() -> Iterator[ProgressHooks]:
         TimeRemainingColumn(),
         console=err,
         transient=False,
+        auto_refresh=False,
     )
     tasks: dict[str, Any] = {}
+    drawn = [0.0]
+
+    def redraw(*, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - drawn[0] >= 0.1:
+            drawn[0] = now
+            bars.refresh()
 
     def advance(label: str, completed: int, total: int) -> None:
         if label not in tasks:
             tasks[label] = bars.add_task(label, total=total or None)
         bars.update(tasks[label], completed=completed, total=total or None)
+        redraw(force=bool(total) and completed >= total)
+
+    def message(text: str) -> None:
+        bars.console.print(text, soft_wrap=True)
+        redraw(force=True)
 
     with bars:
-        yield ProgressHooks(
-            message=lambda text: bars.console.print(text, soft_wrap=True), advance=advance
-        )
+        yield ProgressHooks(message=message, advance=advance)
 
 
 @main.command()
