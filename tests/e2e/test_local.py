@@ -140,3 +140,43 @@ def test_ctrl_c_keeps_answers_and_the_next_apply_continues(tmp_path: Path) -> No
     assert proc.returncode == 0, out
     assert len(list((tmp_path / "out" / "cat").iterdir())) == 3
     assert len(list((tmp_path / "out" / "dog").iterdir())) == 3
+
+
+def test_serve_shows_the_prepared_images_until_stopped(tmp_path: Path) -> None:
+    spec, truth = _project(tmp_path)
+    prepared = subprocess.run(
+        [sys.executable, "-m", "yamlset", "apply", str(spec), "--yes", "--until", "resize"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert prepared.returncode == 0, prepared.stdout + prepared.stderr
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "yamlset", "serve", str(spec), "--port", "0", "--token", "t0k"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "300", "TERM": "dumb"},
+    )
+    try:
+        assert proc.stdout is not None
+        line = ""
+        while "Label at" not in line:
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None, "serve ended before serving"
+        base = re.search(r"(http://127\.0\.0\.1:\d+)/\?token=t0k", line)
+        assert base, line
+        assert requests.get(base.group(1) + "/health", timeout=5).json() == {"ok": True}
+        page = requests.get(
+            base.group(1) + "/api/next", params={"labeler": "ann", "token": "t0k"}, timeout=5
+        ).json()
+        assert {t["id"] for t in page["tasks"]} <= set(truth)
+        image = requests.get(
+            base.group(1) + page["tasks"][0]["image"], params={"token": "t0k"}, timeout=5
+        )
+        assert image.headers["Content-Type"] == "image/jpeg"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
