@@ -144,16 +144,16 @@ def test_reading_an_original_for_its_derivation_leaves_it_intact(tmp_path: Path)
 def test_derived_files_and_their_folder_are_synced_before_results_are_yielded(
     server: ImageServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from yamlset import pipeline
+    from yamlset import fsutil
 
     synced: list[Path] = []
-    real = pipeline._fsync
+    real = fsutil.sync_file
 
     def spy(path: Path) -> None:
         synced.append(path)
         real(path)
 
-    monkeypatch.setattr(pipeline, "_fsync", spy)
+    monkeypatch.setattr(fsutil, "sync_file", spy)
     jobs = [Job(p, server.url(p)) for p in ("/large.jpg", "/photo.jpg")]
     results = fetch_and_derive(
         jobs,

@@ -23,8 +23,14 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def sync_dir(folder: Path) -> None:
-    """Make a rename in `folder` durable: without it a power cut can undo the os.replace."""
-    fd = os.open(folder, os.O_RDONLY)
+    """Make a rename in `folder` durable: without it a power cut can undo the os.replace.
+    Windows cannot open a folder (and NTFS journals renames itself)."""
+    if os.name != "nt":
+        sync_file(folder)
+
+
+def sync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 import requests
 
+from yamlset import fsutil
 from yamlset.download import DownloadError, fetch
 from yamlset.imaging import Derived, ImageRejected, derived_name, probe_and_derive
 from yamlset.spec.model import CollectSpec, ImageSpec
@@ -289,7 +290,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)  # the rename too: the caller records the file once this returns
+    fsutil.sync_dir(path.parent)  # the rename too: the caller records the file once this returns
 
 
 def _sync(results: list[Result], derived_dir: Path) -> None:
@@ -298,24 +299,9 @@ def _sync(results: list[Result], derived_dir: Path) -> None:
     their one folder's entries (the renames) with a single fsync for the whole batch."""
     paths = {r.derived_path for r in results if r.derived_path is not None}
     for path in paths:
-        _fsync(path)
+        fsutil.sync_file(path)
     if paths:
-        _fsync_dir(derived_dir)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    # A rename is durable once its folder is synced. Windows cannot open a folder (and
-    # NTFS journals renames itself).
-    if os.name != "nt":
-        _fsync(path)
+        fsutil.sync_dir(derived_dir)
 
 
 def _read_once(path: Path) -> bytes:
