@@ -46,7 +46,7 @@ def apply(
     ctx = RunContext(spec, store, progress, environ, wait=wait, open_browser=open_browser)
     ran: list[str] = []
     for stage in todo:
-        progress.message(f"[bold]{stage}[/bold]")
+        progress.message(f"[bold]• {stage}[/bold]")
         ran.append(stage)
         if not _run(stage, ctx, survey):
             return Result(tuple(ran), True, time.monotonic() - started)

@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import json
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
 
+from yamlset.fsutil import shown
 from yamlset.plan import Plan
 from yamlset.spec.model import Spec
 
 _COLOUR = {"+": "green", "~": "yellow", ">": "cyan", "-": "red"}
 _FOLD = 8  # markdown folds lists longer than this into <details>
-
-
-def _near(path: Path) -> str:
-    """A path as the user would type it: relative to the working folder when it is below."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def _money(x: float) -> str:
@@ -62,7 +54,7 @@ def summary_line(plan: Plan) -> str:
 
 
 def plan_text(plan: Plan, spec: Spec) -> str:
-    lines = [f"[bold]yamlset plan[/bold]: {escape(spec.name)} ({escape(_near(spec.path))})", ""]
+    lines = [f"[bold]yamlset plan[/bold]: {escape(spec.name)} ({escape(shown(spec.path))})", ""]
     if not plan.changes:
         lines.append("No changes. The dataset is up to date with the spec.")
         lines += [f"[yellow]{escape(note)}[/yellow]" for note in plan.notes]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from yamlset.crowd.base import LabelContext, LabelTask, Outcome
 from yamlset.errors import CrowdError
-from yamlset.fsutil import write_atomic
+from yamlset.fsutil import shown, write_atomic
 from yamlset.spec.model import Spec
 from yamlset.state import AnswerRow
 
@@ -33,7 +33,9 @@ class FilesBackend:
         if results.exists():
             rows = read_results(results, spec, known_urls(ctx))
             stored = store.add_answers(rows)
-            ctx.progress.message(f"  read {len(rows):,} answers from {results} ({stored:,} new)")
+            ctx.progress.message(
+                f"  read {len(rows):,} answers from {shown(results)} ({stored:,} new)"
+            )
         answered = {
             item
             for (item,) in store.db.execute(
@@ -45,9 +47,9 @@ class FilesBackend:
             return Outcome.DONE
         write_tasks(spec.crowd.tasks_file, pending)
         ctx.progress.message(
-            f"  wrote {len(pending):,} tasks to {spec.crowd.tasks_file}\n"
+            f"  wrote {len(pending):,} tasks to {shown(spec.crowd.tasks_file)}\n"
             "  next: upload it to a Toloka pool; when the pool is done, save its results TSV "
-            f"as {results} (replacing any older one: answers read before are kept), "
+            f"as {shown(results)} (replacing any older one: answers read before are kept), "
             "then run `yamlset apply` again"
         )
         return Outcome.WAITING

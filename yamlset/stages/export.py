@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlparse
 from yamlset import items
 from yamlset.aggregation.base import Decision
 from yamlset.errors import YamlsetError
-from yamlset.fsutil import write_atomic
+from yamlset.fsutil import shown, write_atomic
 from yamlset.spec.model import OTHER, Spec
 from yamlset.stages import aggregate, label
 from yamlset.stages.base import Change, RunContext
@@ -126,7 +126,7 @@ def _path(spec: Spec, k: str) -> Path:
 
 def changes(spec: Spec, store: Store, decisions: dict[str, Decision] | None) -> list[Change]:
     if decisions is None:  # not decided yet: export follows aggregation
-        return [Change("+", NAME, f"write the dataset to {_show_dir(spec)}")]
+        return [Change("+", NAME, f"write the dataset to {shown(spec.output.dir)}")]
     files = planned(spec, store, decisions)
     have = {k: src for k, src in owned(store).items() if src}
     add = sum(key(spec, p.rel) not in have for p in files)
@@ -136,7 +136,9 @@ def changes(spec: Spec, store: Store, decisions: dict[str, Decision] | None) -> 
         return []
     out = []
     if add or not have:
-        out.append(Change("+", NAME, f"write {add:,} images to {_show_dir(spec)}", count=add))
+        out.append(
+            Change("+", NAME, f"write {add:,} images to {shown(spec.output.dir)}", count=add)
+        )
     if redo:
         out.append(
             Change("~", NAME, f"rewrite {redo:,} images with the new image settings", count=redo)
@@ -144,15 +146,8 @@ def changes(spec: Spec, store: Store, decisions: dict[str, Decision] | None) -> 
     if remove:
         out.append(Change("-", NAME, f"remove {remove:,} images it wrote before", count=remove))
     if not out:
-        out.append(Change("~", NAME, f"rewrite the manifest in {_show_dir(spec)}"))
+        out.append(Change("~", NAME, f"rewrite the manifest in {shown(spec.output.dir)}"))
     return out
-
-
-def _show_dir(spec: Spec) -> str:
-    try:
-        return str(spec.output.dir.relative_to(spec.root))
-    except ValueError:
-        return str(spec.output.dir)
 
 
 def run(ctx: RunContext, decisions: dict[str, Decision], *, spend: float) -> None:
@@ -171,7 +166,7 @@ def run(ctx: RunContext, decisions: dict[str, Decision], *, spend: float) -> Non
     _write_meta(ctx, files, decisions, prov)
     _write_report(ctx, files, decisions, spend)
     store.finish_stage(NAME, config(spec))
-    ctx.progress.message(f"  dataset: {len(files):,} images in {spec.output.dir}")
+    ctx.progress.message(f"  dataset: {len(files):,} images in {shown(spec.output.dir)}")
 
 
 def _copy(spec: Spec, p: Planned, store: Store, *, ours: bool) -> None:

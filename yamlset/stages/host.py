@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from yamlset import hosting, items
+from yamlset.fsutil import shown
 from yamlset.spec.model import Spec
 from yamlset.stages.base import Change, Item, RunContext
 from yamlset.state import Store
@@ -72,7 +73,7 @@ def run(ctx: RunContext) -> None:
         ctx.progress.advance("host", i, len(todo))
     if spec.hosting.type == "static" and todo:
         ctx.progress.message(
-            f"  copy the resized images in {store.derived_dir} to {spec.hosting.base_url} "
+            f"  copy the resized images in {shown(store.derived_dir)} to {spec.hosting.base_url} "
             "before labeling starts"
         )
     # Toloka shows labelers these URLs the moment the pool opens: make sure one answers
