@@ -166,11 +166,16 @@ def _progress() -> Iterator[ProgressHooks]:
             drawn[0] = now
             bars.refresh()
 
+    last = [""]
+
     def advance(label: str, completed: int, total: int) -> None:
         if label not in tasks:
             tasks[label] = bars.add_task(label, total=total or None)
         bars.update(tasks[label], completed=completed, total=total or None)
-        redraw(force=bool(total) and completed >= total)
+        # throttle a stream of one bar's updates, never the last of a burst across bars
+        # (the local page moves "answers" then "pages by NAME") nor a bar's completion
+        redraw(force=label != last[0] or (bool(total) and completed >= total))
+        last[0] = label
 
     def message(text: str) -> None:
         bars.console.print(text, soft_wrap=True)

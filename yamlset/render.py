@@ -49,7 +49,8 @@ def summary_line(plan: Plan) -> str:
     e = plan.estimate
     crowd = ""
     if e.assignments:
-        crowd = f" Crowd: {e.assignments:,} assignments, ~${_cents(e.cost)}."
+        cost = f"~${_cents(e.cost)}" if e.cost else "no cost"
+        crowd = f" Crowd: {e.assignments:,} assignments, {cost}."
     return f"Plan: {c['add']} to add, {c['change']} to change, {c['remove']} to remove.{crowd}"
 
 

@@ -28,11 +28,15 @@ class LocalBackend:
         now: Callable[[], float] = time.time,
         poll_s: float = 1.0,
         open_url: Callable[[str], object] = webbrowser.open,
+        linger_s: float = 1.5,
     ) -> None:
         self._token = token
         self._now = now
         self._poll_s = poll_s  # how often progress is re-read when no submit wakes us
         self._open_url = open_url
+        # once all is labeled, keep answering a little: the page that sent the last answer
+        # asks for more at once, and should hear "nothing left" rather than find no server
+        self._linger_s = linger_s
 
     def label(self, ctx: LabelContext) -> Outcome:
         """Serve until every task has `overlap` answers (DONE) or Ctrl-C (WAITING)."""
@@ -55,7 +59,9 @@ class LocalBackend:
             if ctx.open_browser:
                 self._open_url(server.url)
             try:
-                return _watch(server, ctx.progress, self._poll_s, stop_when_done=True)
+                outcome = _watch(server, ctx.progress, self._poll_s, stop_when_done=True)
+                time.sleep(self._linger_s)
+                return outcome
             except KeyboardInterrupt:
                 return Outcome.WAITING
 
