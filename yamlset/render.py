@@ -11,13 +11,10 @@ from rich.markup import escape
 from yamlset.fsutil import shown
 from yamlset.plan import Plan
 from yamlset.spec.model import Spec
+from yamlset.units import money
 
 _COLOUR = {"+": "green", "~": "yellow", ">": "cyan", "-": "red"}
 _FOLD = 8  # markdown folds lists longer than this into <details>
-
-
-def _money(x: float) -> str:
-    return f"${x:,.3f}".rstrip("0").rstrip(".") if x else "$0"
 
 
 def _cents(x: float) -> str:
@@ -39,7 +36,7 @@ def estimate_line(plan: Plan, spec: Spec) -> str:
         return line + " on the local page (no cost)."
     p = spec.pool
     return (
-        line + f", {approx}{_money(e.cost)} (${p.price_per_page:g} + "
+        line + f", {approx}{money(e.cost)} (${p.price_per_page:g} + "
         f"${p.fee.per_page(p.price_per_page):g} fee per assignment)."
     )
 

@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit
 
 from yamlset.page import sandboxed_env
 from yamlset.spec.model import OTHER, Spec
+from yamlset.units import money
 
 _TEMPLATE = "report.html.j2"
 
@@ -100,7 +101,7 @@ def render_report(
         contested=[r for r in kept if not r.unanimous],
         dropped=[r for r in rows if not r.kept],
         labelers=_labelers(agreement, spec.pool.accept_threshold),
-        spend=_money(spend),
+        spend=money(spend),
         elapsed=_duration(elapsed_s),
     )
 
@@ -138,12 +139,6 @@ def _labelers(
         _LabelerView(name, answers, agreed, 100 * share, share < threshold)
         for name, answers, agreed, share in sorted(agreement, key=lambda a: (a[3], a[0]))
     ]
-
-
-def _money(dollars: float) -> str:
-    """Cents, or tenths of a cent when they matter: fees make prices like $1.305."""
-    text = f"{dollars:,.3f}"
-    return "$" + (text[:-1] if text.endswith("0") else text)
 
 
 def _duration(seconds: float | None) -> str:

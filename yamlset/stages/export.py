@@ -11,7 +11,6 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from yamlset import items
 from yamlset.aggregation.base import Decision
 from yamlset.errors import YamlsetError
 from yamlset.fsutil import shown, write_atomic
-from yamlset.spec.model import OTHER, Spec
+from yamlset.spec.model import Spec
 from yamlset.stages import aggregate, label
 from yamlset.stages.base import Change, RunContext
 from yamlset.state import Store
@@ -376,11 +375,3 @@ def _write_report(
             "INSERT OR REPLACE INTO exported VALUES (?, '', '', '')",
             (key(ctx.spec, "report.html"),),
         )
-
-
-def kept_counts(decisions: Iterable[Decision]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for d in decisions:
-        if d.label and d.label != OTHER:
-            out[d.label] = out.get(d.label, 0) + 1
-    return out

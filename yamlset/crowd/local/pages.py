@@ -136,9 +136,6 @@ class PageBook:
         answered = sum(min(votes[item], self._overlap) for item in self._items)
         return Tally(answered, len(self._items) * self._overlap, tuple(pages))
 
-    def item_known(self, item: str) -> bool:
-        return item in self._known
-
     # -- private -------------------------------------------------------------------------
 
     def _check_name(self, labeler: str) -> None:
