@@ -327,12 +327,25 @@ def serve(spec: str, host: str | None, port: int | None, token: str | None) -> N
 
 
 @main.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "markdown"]),
+    default="json",
+    show_default=True,
+    help="markdown: the key-by-key reference in docs/spec.md.",
+)
 @_errors
-def schema() -> None:
+def schema(fmt: str) -> None:
     """Print the JSON Schema of the spec format (for editors and CI)."""
     from yamlset.spec import schema as get_schema
 
-    click.echo(json.dumps(get_schema(), indent=2))
+    if fmt == "markdown":
+        from yamlset.spec.reference import markdown
+
+        click.echo(markdown(get_schema()), nl=False)
+    else:
+        click.echo(json.dumps(get_schema(), indent=2))
 
 
 @main.command()
