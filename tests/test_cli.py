@@ -10,7 +10,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from tests.conftest import write
+from tests.conftest import photo, write
 from yamlset.cli import main
 from yamlset.state import Store
 
@@ -125,7 +125,7 @@ def test_apply_without_a_terminal_or_yes_changes_nothing(tmp_path: Path) -> None
     """
         },
     )
-    (tmp_path / "photos").mkdir()
+    write(tmp_path, {"photos/1.jpg": photo(1)})
     result = CliRunner().invoke(main, ["apply", str(tmp_path / "s.yaml")], input="")
     assert result.exit_code == 1
     assert "pass --yes to apply" in result.output

@@ -107,3 +107,18 @@ def test_a_saved_plan_is_refused_once_the_spec_or_state_moved(tmp_path: Path) ->
     stale = runner.invoke(main, ["apply", str(plan_file)])
     assert stale.exit_code == 1
     assert "the spec or the files it lists changed since" in stale.output
+
+
+def test_a_spec_that_lists_no_images_says_so_instead_of_planning_empty_stages(
+    tmp_path: Path,
+) -> None:
+    runner = CliRunner()
+    assert (
+        runner.invoke(
+            main, ["init", "pets", "--classes", "cat,dog", "--dir", str(tmp_path)]
+        ).exit_code
+        == 0
+    )
+    result = runner.invoke(main, ["plan", str(tmp_path / "pets.yaml"), "--detailed-exitcode"])
+    assert result.exit_code == 0, result.output
+    assert "No images yet" in result.output

@@ -81,6 +81,17 @@ def make_plan(spec: Spec, store: Store, survey: Survey, remote: RemoteView | Non
     """The plan, from the spec, the state, the inputs the spec lists (`survey`) and, where
     state records remote objects, what the crowd platform holds now (`remote`)."""
     remote = remote or RemoteView()
+    if _nothing_to_collect(spec, store, survey):
+        return Plan(
+            str(spec.path),
+            spec.name,
+            digest(spec, survey),
+            store.serial,
+            (),
+            label.estimate(spec, 0, estimated=False),
+            (),
+            (_EMPTY,),
+        )
     changes: list[Change] = []
     collecting = collect.changes(spec, store, survey)
     changes += collecting
@@ -116,6 +127,20 @@ def make_plan(spec: Spec, store: Store, survey: Survey, remote: RemoteView | Non
             spec, aggregate.stored_decisions(store) if decided is None else decided
         ),
     )
+
+
+_EMPTY = (
+    "No images yet: the classes' folders and URL files are empty and they have no queries. "
+    "Add images, URLs or queries, then plan again."
+)
+
+
+def _nothing_to_collect(spec: Spec, store: Store, survey: Survey) -> bool:
+    """A new spec whose classes list nothing: say so instead of planning empty stages."""
+    listed = any(survey.listed.values())
+    searches = any(c.queries for c in spec.classes)
+    known = store.db.execute("SELECT 1 FROM candidates LIMIT 1").fetchone() is not None
+    return not (listed or searches or known)
 
 
 def _review(spec: Spec, store: Store, decided: dict[str, Decision] | None) -> list[Change]:

@@ -15,6 +15,7 @@ from yamlset.units import money
 
 _COLOUR = {"+": "green", "~": "yellow", ">": "cyan", "-": "red"}
 _FOLD = 8  # markdown folds lists longer than this into <details>
+_NO_CHANGES = "No changes. The dataset is up to date with the spec."
 
 
 def _cents(x: float) -> str:
@@ -23,14 +24,18 @@ def _cents(x: float) -> str:
     return f"{cents:,}"
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def estimate_line(plan: Plan, spec: Spec) -> str:
     e = plan.estimate
     if not e.tasks:
         return "Crowd: nothing to label."
     approx = "~" if e.estimate else ""
     line = (
-        f"Crowd: {approx}{e.tasks:,} tasks, {approx}{e.pages:,} pages, "
-        f"{approx}{e.assignments:,} assignments"
+        f"Crowd: {approx}{_n(e.tasks, 'task')}, {approx}{_n(e.pages, 'page')}, "
+        f"{approx}{_n(e.assignments, 'assignment')}"
     )
     if spec.crowd.backend == "local":
         return line + " on the local page (no cost)."
@@ -47,14 +52,14 @@ def summary_line(plan: Plan) -> str:
     crowd = ""
     if e.assignments:
         cost = f"~${_cents(e.cost)}" if e.cost else "no cost"
-        crowd = f" Crowd: {e.assignments:,} assignments, {cost}."
+        crowd = f" Crowd: {_n(e.assignments, 'assignment')}, {cost}."
     return f"Plan: {c['add']} to add, {c['change']} to change, {c['remove']} to remove.{crowd}"
 
 
 def plan_text(plan: Plan, spec: Spec) -> str:
     lines = [f"[bold]yamlset plan[/bold]: {escape(spec.name)} ({escape(shown(spec.path))})", ""]
     if not plan.changes:
-        lines.append("No changes. The dataset is up to date with the spec.")
+        lines.append(_NO_CHANGES if not plan.notes else "No changes.")
         lines += [f"[yellow]{escape(note)}[/yellow]" for note in plan.notes]
         return "\n".join(lines)
     for ch in plan.changes:
@@ -83,7 +88,7 @@ def _md(text: str) -> str:
 def plan_markdown(plan: Plan, spec: Spec) -> str:
     lines = [f"### yamlset plan: `{spec.name}`", ""]
     if not plan.changes:
-        lines.append("No changes. The dataset is up to date with the spec.")
+        lines.append(_NO_CHANGES if not plan.notes else "No changes.")
         lines += ["", *plan.notes]
         return "\n".join(lines) + "\n"
     lines += ["| | stage | change | why |", "|---|---|---|---|"]
