@@ -15,7 +15,6 @@ import hashlib
 import multiprocessing
 import os
 import signal
-import tempfile
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import (
@@ -274,23 +273,8 @@ def _download(
     sha = hashlib.sha256(got.data).hexdigest()
     path = cache_path(cache_dir, sha)
     if not path.exists():
-        _write_atomic(path, got.data)
+        fsutil.write_atomic(path, got.data)
     return _Cached(job, sha, path, len(got.data))
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)  # two threads racing on one sha write the same bytes
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsutil.sync_dir(path.parent)  # the rename too: the caller records the file once this returns
 
 
 def _sync(results: list[Result], derived_dir: Path) -> None:
